@@ -1,0 +1,152 @@
+"""Everything an offline install of a spec needs: packages, binaries and images.
+
+The list mirrors what the Ansible roles install for the spec's choices, at the pins of
+`versions.py`; `kubeadm config images list` is the upstream source of the control-plane images.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from kubestead import versions
+from kubestead.spec.models import Cluster
+
+OS_APT = "distribution apt repository (or spec.offline.aptSources)"
+# Images the Tigera operator deploys for Calico (it pulls them from docker.io/calico).
+CALICO_IMAGES = (
+    "node",
+    "cni",
+    "kube-controllers",
+    "typha",
+    "pod2daemon-flexvol",
+    "csi",
+    "node-driver-registrar",
+    "apiserver",
+)
+
+
+@dataclass(frozen=True)
+class Artifact:
+    kind: str  # package | binary | image | chart
+    name: str
+    version: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Bundle:
+    artifacts: list[Artifact]
+    warnings: list[str]
+
+    def as_json(self) -> dict[str, object]:
+        return {"artifacts": [asdict(a) for a in self.artifacts], "warnings": self.warnings}
+
+
+def kubeadm_images(version: str) -> tuple[versions.KubeadmImages, bool]:
+    """The coredns/etcd/pause tags for `version`, and whether that patch was verified."""
+    major, minor, patch = (int(p) for p in version.lstrip("v").split("."))
+    keys = [k for k in versions.KUBEADM_IMAGES if k[:2] == (major, minor) and k[2] <= patch]
+    images = versions.KUBEADM_IMAGES[max(keys)]
+    return images, patch <= versions.KUBEADM_IMAGES_VERIFIED_UP_TO[(major, minor)]
+
+
+def _packages(cluster: Cluster) -> list[Artifact]:
+    k8s = cluster.spec.kubernetes
+    minor = ".".join(k8s.version.lstrip("v").split(".")[:2])
+    k8s_apt = f"pkgs.k8s.io v{minor} repository (or spec.offline.kubernetesAptSource)"
+    exact = f"{k8s.version.lstrip('v')}-{versions.KUBERNETES_PACKAGE_REVISION}"
+    items = [
+        Artifact("package", name, exact, k8s_apt) for name in ("kubeadm", "kubelet", "kubectl")
+    ]
+    # Dependencies of kubeadm/kubelet in the same repository: apt picks the newest there.
+    items += [
+        Artifact("package", name, f"newest in the v{minor} repository", k8s_apt)
+        for name in ("cri-tools", "kubernetes-cni")
+    ]
+    items += [
+        Artifact("package", name, "distribution", OS_APT)
+        for name in ("conntrack", "socat", "ethtool", "ebtables")
+    ]
+    if k8s.container_runtime == "containerd":
+        items += [
+            Artifact("package", "containerd", versions.CONTAINERD_VERSION, OS_APT),
+            Artifact("package", "runc", "distribution (containerd's dependency)", OS_APT),
+        ]
+    else:
+        docker_apt = "Docker apt repository (or spec.offline.aptSources)"
+        items += [
+            Artifact("package", name, versions.DOCKER_VERSION, docker_apt)
+            for name in ("docker-ce", "docker-ce-cli")
+        ]
+        items.append(Artifact("package", "containerd.io", "newest (docker-ce's)", docker_apt))
+        items.append(
+            Artifact(
+                "package",
+                "cri-dockerd",
+                versions.CRI_DOCKERD_VERSION,
+                "github.com/Mirantis/cri-dockerd releases (.deb)",
+            )
+        )
+    if k8s.control_plane_endpoint.provider == "haproxy-keepalived":
+        items += [
+            Artifact("package", name, "distribution", OS_APT) for name in ("haproxy", "keepalived")
+        ]
+    return items
+
+
+def _images(cluster: Cluster) -> tuple[list[Artifact], bool]:
+    k8s = cluster.spec.kubernetes
+    extra, verified = kubeadm_images(k8s.version)
+    kubeadm = f"kubeadm {k8s.version} (`kubeadm config images list`)"
+    items = [
+        Artifact("image", f"registry.k8s.io/{name}", k8s.version, kubeadm)
+        for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy")
+    ]
+    items += [
+        Artifact("image", "registry.k8s.io/coredns/coredns", extra.coredns, kubeadm),
+        Artifact("image", "registry.k8s.io/etcd", extra.etcd, kubeadm),
+        Artifact("image", "registry.k8s.io/pause", extra.pause, kubeadm),
+    ]
+    if k8s.cni == "calico":
+        calico = f"Calico {versions.CALICO_VERSION} (Tigera operator)"
+        items.append(
+            Artifact("image", "quay.io/tigera/operator", versions.TIGERA_OPERATOR_VERSION, calico)
+        )
+        items += [
+            Artifact("image", f"docker.io/calico/{name}", versions.CALICO_VERSION, calico)
+            for name in CALICO_IMAGES
+        ]
+    else:
+        cilium = f"Cilium {versions.CILIUM_VERSION} Helm chart"
+        items += [
+            Artifact("binary", "helm", versions.HELM_VERSION, "get.helm.sh"),
+            Artifact("chart", "cilium/cilium", versions.CILIUM_VERSION, "helm.cilium.io"),
+        ]
+        items += [
+            Artifact("image", f"quay.io/cilium/{name}", f"v{versions.CILIUM_VERSION}", cilium)
+            for name in ("cilium", "operator-generic")
+        ]
+    if k8s.control_plane_endpoint.provider == "kube-vip":
+        items.append(
+            Artifact("image", "ghcr.io/kube-vip/kube-vip", versions.KUBE_VIP_VERSION, "kube-vip")
+        )
+    return items, verified
+
+
+def bundle(cluster: Cluster) -> Bundle:
+    images, verified = _images(cluster)
+    version = cluster.spec.kubernetes.version
+    warnings = []
+    if cluster.spec.kubernetes.cni == "cilium":
+        warnings.append(
+            "Cilium 1.16 also runs quay.io/cilium/cilium-envoy, whose tag is not listed here — "
+            f"take it from the Cilium {versions.CILIUM_VERSION} chart (envoy.image)"
+        )
+    if not verified:
+        minor = ".".join(version.lstrip("v").split(".")[:2])
+        warnings.append(
+            f"the coredns/etcd/pause tags for {version} were not verified; they are those of the "
+            f"newest verified {minor} patch — compare with `kubeadm config images list "
+            f"--kubernetes-version {version}`"
+        )
+    return Bundle(_packages(cluster) + images, warnings)

@@ -1,0 +1,128 @@
+"""What several commands share: options, loading a spec, running a playbook."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from kubestead.errors import KubesteadError
+from kubestead.terminal import Terminal
+
+if TYPE_CHECKING:
+    from kubestead.runner import PlaybookRequest, RunSummary
+    from kubestead.spec.issues import Issue
+    from kubestead.spec.models import Cluster
+
+SpecOption = Annotated[
+    Path, typer.Option("--file", "-f", help="The cluster spec.", show_default=True)
+]
+AllowEvenEtcd = Annotated[
+    bool,
+    typer.Option(
+        "--allow-even-etcd",
+        help="Accept 2 or 4 control planes, for a member-replacement window only.",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+AnsibleDir = Annotated[
+    Path,
+    typer.Option(
+        "--ansible-dir",
+        envvar="KUBESTEAD_ANSIBLE_DIR",
+        help="Folder with ansible.cfg and playbooks/.",
+    ),
+]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+
+DEFAULT_SPEC = Path("cluster.yaml")
+DEFAULT_ANSIBLE_DIR = Path("ansible")
+
+
+@contextlib.contextmanager
+def user_errors(term: Terminal) -> Iterator[None]:
+    """A KubesteadError becomes one line on stderr and exit status 1, never a traceback."""
+    try:
+        yield
+    except KubesteadError as error:
+        term.error(f"error: {error}")
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        term.error(
+            "error: interrupted — a playbook may have stopped midway; run the command again "
+            "(the playbooks converge)"
+        )
+        raise typer.Exit(130) from None
+
+
+def load_cluster(term: Terminal, spec: Path, *, allow_even_etcd: bool = False) -> Cluster:
+    """Validate `spec`, print every issue, and stop with exit 1 on any error."""
+    from kubestead.spec.rules import Options
+    from kubestead.spec.validate import validate_file
+
+    result = validate_file(spec, Options(allow_even_etcd=allow_even_etcd))
+    print_issues(term, spec, result.issues)
+    if not result.ok or result.cluster is None:
+        raise typer.Exit(1)
+    return result.cluster
+
+
+def print_issues(term: Terminal, spec: Path, issues: list[Issue]) -> None:
+    """Every issue, in file order, one line each: errors in red, warnings in yellow."""
+    for issue in sorted(issues, key=lambda i: (i.line or 0)):
+        text = issue.render(str(spec))
+        if issue.severity == "error":
+            term.error(text)
+        else:
+            term.warning(text)
+
+
+def inventory_for(term: Terminal, spec: Path) -> tuple[Cluster, dict[str, str]]:
+    """The validated spec and its rendered inventory (in memory)."""
+    from kubestead.render import render
+
+    cluster = load_cluster(term, spec)
+    return cluster, render(cluster, spec.name)
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Ask on stderr before anything destructive; anything but yes stops with nothing done."""
+    if not yes and not typer.confirm(question, default=False, err=True):
+        raise KubesteadError("cancelled — nothing was changed")
+
+
+def playbook_path(ansible_dir: Path, name: str) -> Path:
+    return ansible_dir / "playbooks" / name
+
+
+def packaged_playbook(name: str) -> Path:
+    """A playbook the CLI ships itself (probe, status, kubeconfig fetch, snapshot upload)."""
+    return Path(__file__).resolve().parent.parent / "playbooks" / name
+
+
+def run_playbook(
+    term: Terminal, ansible_dir: Path, request: PlaybookRequest, title: str
+) -> RunSummary:
+    from kubestead.progress import ProgressView
+    from kubestead.runner import PlaybookRunner
+
+    runner = PlaybookRunner(ansible_dir)
+    runner.check_playbook(request.playbook)
+    with ProgressView(term.console(), title) as view:
+        summary = runner.run(request, view.handle)
+    return summary
+
+
+def report(term: Terminal, summary: RunSummary) -> None:
+    """The final summary: one line per host, then exit 1 when anything failed."""
+    for host, c in sorted(summary.hosts.items()):
+        term.info(
+            f"{host}: ok={c.ok} changed={c.changed} failed={c.failed} "
+            f"unreachable={c.unreachable} skipped={c.skipped}"
+        )
+    if not summary.ok:
+        first = summary.failures[0].render() if summary.failures else f"rc={summary.rc}"
+        raise KubesteadError(f"{summary.playbook} {summary.status}: {first}")

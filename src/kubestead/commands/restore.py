@@ -1,0 +1,69 @@
+"""`kubestead restore`: put etcd back to a snapshot, after asking."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kubestead.commands._shared import (
+    DEFAULT_ANSIBLE_DIR,
+    DEFAULT_SPEC,
+    AnsibleDir,
+    SpecOption,
+    YesOption,
+    confirm,
+    inventory_for,
+    packaged_playbook,
+    playbook_path,
+    report,
+    run_playbook,
+    user_errors,
+)
+from kubestead.errors import KubesteadError
+from kubestead.terminal import Terminal
+
+SnapshotOption = Annotated[
+    Path, typer.Option("--snapshot", help="The snapshot file here (e.g. from `kubestead backup`).")
+]
+# Where the snapshot is uploaded on the first control plane before restore.yml reads it.
+UPLOAD_PATH = "/var/lib/kubestead-restore/upload.db"
+
+
+def restore(
+    snapshot: SnapshotOption,
+    spec: SpecOption = DEFAULT_SPEC,
+    yes: YesOption = False,
+    ansible_dir: AnsibleDir = DEFAULT_ANSIBLE_DIR,
+) -> None:
+    """Restore etcd from a snapshot: the whole cluster returns to that moment."""
+    from kubestead.runner import PlaybookRequest
+
+    term = Terminal()
+    cluster, inventory = inventory_for(term, spec)
+    with user_errors(term):
+        if not snapshot.is_file():
+            raise KubesteadError(f"{snapshot}: no such snapshot file — pass --snapshot FILE")
+        confirm(
+            f"Restore cluster {cluster.metadata.name} from {snapshot}? Everything written "
+            "since the snapshot is lost.",
+            yes,
+        )
+        # restore.yml reads the snapshot on the first control plane: upload it there first.
+        upload = PlaybookRequest(
+            packaged_playbook("upload-snapshot.yml"),
+            inventory,
+            extravars={
+                "kubestead_snapshot": str(snapshot.resolve()),
+                "kubestead_upload": UPLOAD_PATH,
+            },
+        )
+        report(term, run_playbook(term, ansible_dir, upload, "upload the snapshot"))
+        request = PlaybookRequest(
+            playbook_path(ansible_dir, "restore.yml"),
+            inventory,
+            extravars={"restore_snapshot": UPLOAD_PATH, "restore_confirm": "yes"},
+        )
+        report(term, run_playbook(term, ansible_dir, request, "etcd restore"))
+    term.success(f"restored cluster {cluster.metadata.name} from {snapshot}")

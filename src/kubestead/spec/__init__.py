@@ -1,0 +1,1 @@
+"""The declarative cluster spec: models, loader, rules and the error formatter."""

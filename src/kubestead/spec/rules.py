@@ -1,0 +1,213 @@
+"""Cross-field rules: each one returns every problem it finds, each naming its path and fix."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from collections import Counter
+from collections.abc import Callable, Iterator
+
+from kubestead import versions
+from kubestead.spec.issues import Issue
+from kubestead.spec.models import Cluster
+
+Rule = Callable[[Cluster, "Options"], Iterator[Issue]]
+
+
+class Options:
+    def __init__(self, *, allow_even_etcd: bool = False, today: dt.date | None = None) -> None:
+        self.allow_even_etcd = allow_even_etcd
+        self.today = today or dt.date.today()
+
+
+HOSTS = ("spec", "hosts")
+
+
+def control_plane_count(cluster: Cluster, options: Options) -> Iterator[Issue]:
+    count = len(cluster.control_planes)
+    if count == 0:
+        yield Issue(
+            HOSTS,
+            "no host has role control-plane — give at least one host (three for high "
+            "availability) `role: control-plane`",
+        )
+    elif count == 1:
+        yield Issue(
+            HOSTS,
+            "one control plane is not highly available: losing it stops the API and etcd — "
+            "use 3 for production",
+            severity="warning",
+        )
+    elif count % 2 == 0:
+        reason = (
+            f"{count} control planes run {count} etcd members, which tolerate no more failures "
+            f"than {count - 1} (quorum is {count // 2 + 1})"
+        )
+        if count == 2:
+            reason = (
+                "2 control planes run a 2-member etcd, which needs both members for quorum and "
+                "tolerates no failure"
+            )
+        if options.allow_even_etcd:
+            yield Issue(
+                HOSTS,
+                f"ALLOWED BY --allow-even-etcd: {reason} — finish the member replacement and "
+                f"return to {count + 1} or {count - 1} control planes",
+                severity="warning",
+            )
+        else:
+            yield Issue(
+                HOSTS,
+                f"{reason} — use {count - 1} or {count + 1} control planes "
+                "(--allow-even-etcd accepts this during a member replacement only)",
+            )
+    elif count > 7:
+        yield Issue(
+            HOSTS,
+            f"{count} control planes run {count} etcd members: every write waits for "
+            f"{count // 2 + 1} of them — use 3, 5 or 7",
+        )
+
+
+def unique_hosts(cluster: Cluster, options: Options) -> Iterator[Issue]:
+    for attribute in ("name", "address"):
+        values = [getattr(h, attribute) for h in cluster.spec.hosts]
+        counts = Counter(values)
+        for index, value in enumerate(values):
+            if counts[value] > 1 and values.index(value) != index:
+                first = values.index(value)
+                yield Issue(
+                    (*HOSTS, index, attribute),
+                    f"`{value}` is already used by spec.hosts[{first}] — give every host its "
+                    f"own {attribute}",
+                )
+
+
+# Names Ansible already uses for groups or the controller: a host with one of them is ambiguous.
+RESERVED_NAMES = frozenset({"all", "ungrouped", "localhost", "workers"})
+
+
+def reserved_names(cluster: Cluster, options: Options) -> Iterator[Issue]:
+    for index, host in enumerate(cluster.spec.hosts):
+        if host.name in RESERVED_NAMES:
+            yield Issue(
+                (*HOSTS, index, "name"),
+                f"`{host.name}` is an Ansible group name in the rendered inventory — rename "
+                "the host",
+            )
+
+
+def hosts_in_private_network(cluster: Cluster, options: Options) -> Iterator[Issue]:
+    network = ipaddress.IPv4Network(cluster.spec.network.private_cidr)
+    for index, host in enumerate(cluster.spec.hosts):
+        if ipaddress.IPv4Address(host.address) not in network:
+            yield Issue(
+                (*HOSTS, index, "address"),
+                f"{host.address} is outside spec.network.privateCIDR ({network}) — use the "
+                "host's private address or widen privateCIDR",
+            )
+
+
+def cidrs_do_not_overlap(cluster: Cluster, options: Options) -> Iterator[Issue]:
+    named = [
+        (("spec", "kubernetes", "podCIDR"), cluster.spec.kubernetes.pod_cidr),
+        (("spec", "kubernetes", "serviceCIDR"), cluster.spec.kubernetes.service_cidr),
+        (("spec", "network", "privateCIDR"), cluster.spec.network.private_cidr),
+    ]
+    for i, (path_a, cidr_a) in enumerate(named):
+        for path_b, cidr_b in named[i + 1 :]:
+            if ipaddress.IPv4Network(cidr_a).overlaps(ipaddress.IPv4Network(cidr_b)):
+                yield Issue(
+                    path_b,
+                    f"{cidr_b} overlaps {'.'.join(path_a)} ({cidr_a}) — pick ranges that do "
+                    "not overlap",
+                )
+
+
+def endpoint(cluster: Cluster, options: Options) -> Iterator[Issue]:
+    ep = cluster.spec.kubernetes.control_plane_endpoint
+    if ep.provider == "external":
+        return
+    path = ("spec", "kubernetes", "controlPlaneEndpoint", "address")
+    network = ipaddress.IPv4Network(cluster.spec.network.private_cidr)
+    if ipaddress.IPv4Address(ep.address) not in network:
+        yield Issue(
+            path,
+            f"{ep.address} is outside spec.network.privateCIDR ({network}) — {ep.provider} "
+            "announces a virtual IP on the hosts' network: pick a free address inside it",
+        )
+    for index, host in enumerate(cluster.spec.hosts):
+        if host.address == ep.address:
+            yield Issue(
+                path,
+                f"{ep.address} is the address of spec.hosts[{index}] ({host.name}) — the "
+                f"virtual IP of {ep.provider} must be a free address",
+            )
+
+
+def version(cluster: Cluster, options: Options) -> Iterator[Issue]:
+    text = cluster.spec.kubernetes.version
+    major, minor, _ = (int(p) for p in text[1:].split("."))
+    path = ("spec", "kubernetes", "version")
+    if (major, minor) not in versions.SUPPORTED_MINORS:
+        yield Issue(
+            path,
+            f"{text} is not supported — use a version from {versions.SUPPORTED_RANGE_TEXT}",
+        )
+        return
+    eol = versions.END_OF_LIFE[(major, minor)]
+    if options.today >= eol:
+        yield Issue(
+            path,
+            f"Kubernetes {major}.{minor} reached upstream end of life on {eol.isoformat()} "
+            "— plan the upgrade to the next minor",
+            severity="warning",
+        )
+
+
+def zones(cluster: Cluster, options: Options) -> Iterator[Issue]:
+    planes = cluster.control_planes
+    if len(planes) < 2 or not any(h.zone for h in cluster.spec.hosts):
+        return
+    spread = {h.zone for h in planes if h.zone}
+    if not spread:
+        yield Issue(
+            HOSTS,
+            "zones are set on some hosts but on no control plane — give the control planes "
+            "zones, at least two different ones",
+            severity="warning",
+        )
+    elif len(spread) < 2:
+        yield Issue(
+            HOSTS,
+            f"every control plane is in zone {spread.pop()}: losing that zone stops the "
+            "cluster — spread them over at least two zones",
+            severity="warning",
+        )
+
+
+def firewall_admin(cluster: Cluster, options: Options) -> Iterator[Issue]:
+    net = cluster.spec.network
+    if net.firewall and not net.admin_cidrs:
+        yield Issue(
+            ("spec", "network", "adminCIDRs"),
+            "is empty while the firewall is on: SSH would be refused from everywhere — add the "
+            "network you administer from",
+        )
+
+
+RULES: tuple[Rule, ...] = (
+    control_plane_count,
+    unique_hosts,
+    reserved_names,
+    hosts_in_private_network,
+    cidrs_do_not_overlap,
+    endpoint,
+    version,
+    zones,
+    firewall_admin,
+)
+
+
+def check(cluster: Cluster, options: Options) -> list[Issue]:
+    return [issue for rule in RULES for issue in rule(cluster, options)]

@@ -1,0 +1,150 @@
+"""Commands through typer's CliRunner: exit codes and exact output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from kubestead.cli import app
+from kubestead.commands.init import starter_text
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "cluster.yaml"
+EOL_WARNING = (
+    "warning: spec.kubernetes.version: Kubernetes 1.30 reached upstream end of life on "
+    "2025-06-28 — plan the upgrade to the next minor"
+)
+
+
+def test_cli_init_prints_the_example_spec(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["init"])
+    assert result.exit_code == 0
+    # One source of truth: the packaged starter is examples/cluster.yaml, byte for byte.
+    assert result.stdout == EXAMPLE.read_text(encoding="utf-8") == starter_text()
+    assert result.stderr == ""
+
+
+def test_cli_init_output_validates(runner: CliRunner, tmp_path: Path) -> None:
+    spec = tmp_path / "cluster.yaml"
+    spec.write_text(runner.invoke(app, ["init"]).stdout, encoding="utf-8")
+    result = runner.invoke(app, ["validate", "-f", str(spec)])
+    assert result.exit_code == 0
+    assert result.stderr == (
+        f"{spec}:9: {EOL_WARNING}\n"
+        f"{spec}: valid — cluster prod, Kubernetes v1.30.3, 3 control planes, 2 workers\n"
+    )
+
+
+def test_cli_missing_spec_is_one_line(runner: CliRunner, tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    for command in ("validate", "render", "bundle", "apply", "status", "kubeconfig", "backup"):
+        result = runner.invoke(app, [command, "-f", str(missing)])
+        assert result.exit_code == 1, command
+        assert result.stderr == (
+            f"{missing}: error: no such file — pass the spec with -f, or create one with "
+            "`kubestead init > cluster.yaml`\n"
+        ), command
+
+
+def test_cli_help_lists_every_command(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in (
+        "init", "validate", "render", "apply", "kubeconfig", "backup", "restore", "reset",
+        "status", "bundle",
+    ):  # fmt: skip
+        assert f"  {command} " in result.stdout
+
+
+def test_cli_import_does_not_load_heavy_modules() -> None:
+    code = (
+        "import sys, kubestead.cli; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'pydantic', 'pydantic_core', 'ansible_runner', 'yaml', 'rich'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_cli_help_answers_quickly() -> None:
+    start = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-m", "kubestead", "--help"], capture_output=True, text=True, check=True
+    )
+    elapsed = time.perf_counter() - start
+    assert "Usage: " in out.stdout
+    # Measured around 0.2 s; the bound leaves room for a busy CI machine.
+    assert elapsed < 2.0, f"kubestead --help took {elapsed:.2f}s"
+
+
+def test_cli_bundle_json_for_the_example(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["bundle", "-f", str(EXAMPLE), "--json"])
+    assert result.exit_code == 0
+    artifacts = json.loads(result.stdout)["artifacts"]
+    images = {a["name"]: a["version"] for a in artifacts if a["kind"] == "image"}
+    calico = [
+        "node", "cni", "kube-controllers", "typha", "pod2daemon-flexvol", "csi",
+        "node-driver-registrar", "apiserver",
+    ]  # fmt: skip
+    assert images == {
+        "registry.k8s.io/kube-apiserver": "v1.30.3",
+        "registry.k8s.io/kube-controller-manager": "v1.30.3",
+        "registry.k8s.io/kube-scheduler": "v1.30.3",
+        "registry.k8s.io/kube-proxy": "v1.30.3",
+        # kubeadm v1.30.3's `config images list`
+        "registry.k8s.io/coredns/coredns": "v1.11.1",
+        "registry.k8s.io/etcd": "3.5.12-0",
+        "registry.k8s.io/pause": "3.9",
+        "quay.io/tigera/operator": "v1.34.3",
+        **{f"docker.io/calico/{name}": "v3.28.1" for name in calico},
+        "ghcr.io/kube-vip/kube-vip": "v0.8.3",
+    }
+    packages = {a["name"]: a["version"] for a in artifacts if a["kind"] == "package"}
+    assert packages["kubeadm"] == packages["kubelet"] == packages["kubectl"] == "1.30.3-1.1"
+    assert {"cri-tools", "kubernetes-cni", "containerd", "runc", "conntrack"} <= set(packages)
+    assert "haproxy" not in packages
+    assert json.loads(result.stdout)["warnings"] == []
+
+
+def test_cli_bundle_follows_the_choices(runner: CliRunner) -> None:
+    spec = REPO / "tests" / "specs" / "valid" / "haproxy-cilium-restricted.yaml"
+    result = runner.invoke(app, ["bundle", "-f", str(spec), "--json"])
+    assert result.exit_code == 0
+    names = {a["name"]: a["version"] for a in json.loads(result.stdout)["artifacts"]}
+    assert names["quay.io/cilium/cilium"] == "v1.16.1"
+    assert names["helm"] == "v3.15.4"
+    assert names["registry.k8s.io/etcd"] == "3.5.15-0"  # v1.31.4 uses the v1.31.1+ tags
+    assert {"haproxy", "keepalived"} <= set(names)
+    assert "ghcr.io/kube-vip/kube-vip" not in names
+    assert not any(n.startswith(("docker.io/calico/", "quay.io/tigera/")) for n in names)
+    assert "coredns/etcd/pause tags for v1.31.4 were not verified" in result.stderr
+    assert "cilium-envoy" in result.stderr
+
+
+def test_cli_bundle_docker_runtime(runner: CliRunner) -> None:
+    spec = REPO / "tests" / "specs" / "valid" / "labels-taints-docker.yaml"
+    result = runner.invoke(app, ["bundle", "-f", str(spec), "--json"])
+    names = {a["name"]: a["version"] for a in json.loads(result.stdout)["artifacts"]}
+    assert names["cri-dockerd"] == "0.3.15"
+    assert names["docker-ce"] == "5:27.1.*"
+    assert "containerd" not in names
+
+
+def test_cli_bundle_table_goes_to_stdout(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["bundle", "-f", str(EXAMPLE)])
+    assert result.exit_code == 0
+    lines = [line.rstrip() for line in result.stdout.splitlines()]
+    assert lines[0].split() == ["kind", "name", "version", "source"]
+    assert "image    registry.k8s.io/etcd" in "\n".join(lines)
+    assert result.stderr == f"{EXAMPLE}:9: {EOL_WARNING}\n"
+
+
+def test_cli_version(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout == "kubestead 0.1.0\n"
