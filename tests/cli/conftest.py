@@ -1,4 +1,4 @@
-"""Shared fixtures: a spec whose hosts are this machine, and the harness's real test hosts."""
+"""Shared fixtures: a spec whose hosts are this machine (the real test hosts come from tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,6 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
-
-# pytest imports this file without the repo root on sys.path; `tests.harness` needs it.
-_REPO_ROOT = str(Path(__file__).resolve().parents[2])
-if _REPO_ROOT not in sys.path:
-    sys.path.insert(0, _REPO_ROOT)
-
-from tests.harness.fixtures import test_hosts  # noqa: E402 - needs the sys.path entry above
-
-__all__ = ["test_hosts"]
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "cluster.yaml"
