@@ -145,10 +145,9 @@ def _backend_image(paths: Paths, python: Path, report: Callable[[str], None]) ->
             )
             script.chmod(0o755)
         with (rootfs / "etc" / "passwd").open("a") as passwd:
-            passwd.write(f"app:x:{BACKEND_UID}:{BACKEND_UID}::/app:/usr/sbin/nologin\n")
+            passwd.write(f"app:x:{BACKEND_UID}:{BACKEND_UID}::/tmp:/usr/sbin/nologin\n")
         with (rootfs / "etc" / "group").open("a") as group:
             group.write(f"app:x:{BACKEND_UID}:\n")
-        (rootfs / "app").mkdir(exist_ok=True)
         config = ImageConfig(
             entrypoint=["backend"],
             cmd=["serve"],
@@ -163,7 +162,7 @@ def _backend_image(paths: Paths, python: Path, report: Callable[[str], None]) ->
                 "BACKEND_GIT_COMMIT=e2e",
             ],
             user=f"{BACKEND_UID}:{BACKEND_UID}",
-            working_dir="/app",
+            working_dir="/tmp",
             exposed_ports=["8000/tcp"],
             labels={"org.opencontainers.image.title": "kubestead backend (e2e build)"},
         )

@@ -197,6 +197,12 @@ def test_service_account_token_is_not_mounted(kit: ChartKit) -> None:
     assert account["automountServiceAccountToken"] is False
 
 
+def test_service_links_cannot_shadow_the_apps_settings(kit: ChartKit) -> None:
+    # A Service named `backend` would otherwise inject BACKEND_PORT=tcp://… into the pod.
+    docs = kit.render()
+    assert deployment(kit, docs)["spec"]["template"]["spec"]["enableServiceLinks"] is False
+
+
 # --- Secrets -----------------------------------------------------------------------
 
 

@@ -1,0 +1,1 @@
+"""kubestead's sample backend service: a notes API with the endpoints of a good workload."""

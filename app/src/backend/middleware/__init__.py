@@ -1,0 +1,1 @@
+"""Pure ASGI middleware: cheaper per request than BaseHTTPMiddleware, and streaming-safe."""

@@ -1,0 +1,102 @@
+"""The notes API's request and response bodies, with every limit the issue sets."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+MAX_TAGS = 10
+
+
+def _storable(value: str) -> str:
+    # PostgreSQL text cannot hold NUL, and a lone surrogate cannot be encoded as UTF-8:
+    # refuse both here (422) instead of failing in the driver (500).
+    if "\x00" in value:
+        raise ValueError("must not contain the NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (no lone surrogates)") from None
+    return value
+
+
+_NO_NUL = r"^[^\x00]*$"  # stated in the schema too, so clients (and schemathesis) know
+Title = Annotated[
+    str, Field(min_length=1, max_length=200, pattern=_NO_NUL), AfterValidator(_storable)
+]
+Body = Annotated[str, Field(max_length=10_000, pattern=_NO_NUL), AfterValidator(_storable)]
+Tag = Annotated[
+    str,
+    Field(min_length=1, max_length=32, pattern=r"^[^\x00-\x1f\x7f]+$"),
+    AfterValidator(_storable),
+]
+
+
+def _unique(tags: list[str]) -> list[str]:
+    """Drop repeated tags, keeping the first occurrence's position."""
+    return list(dict.fromkeys(tags))
+
+
+Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_unique)]
+
+
+class NoteCreate(BaseModel):
+    """A new note."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    body: Body = ""
+    tags: Tags = Field(default_factory=list)
+
+
+def _omit_null_variants(schema: dict[str, Any]) -> None:
+    """Optional fields are left out, never null: the document shows only their real type."""
+    for prop in schema.get("properties", {}).values():
+        variants = prop.get("anyOf")
+        if isinstance(variants, list):
+            real = [v for v in variants if v != {"type": "null"}]
+            if len(real) == 1:
+                del prop["anyOf"]
+                prop.update(real[0])
+                prop.pop("default", None)
+
+
+class NoteUpdate(BaseModel):
+    """A partial update: only the fields given change; `version`, if given, must be current."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_omit_null_variants)
+
+    title: Title | None = None
+    body: Body | None = None
+    tags: Tags | None = None
+    version: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> NoteUpdate:
+        for name in ("title", "body", "tags", "version"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null; leave it out to keep the current value")
+        return self
+
+
+class Note(BaseModel):
+    """A stored note."""
+
+    id: uuid.UUID
+    title: str
+    body: str
+    tags: list[str]
+    version: int = Field(description="Increases by one on every change; send it back to update.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class NotePage(BaseModel):
+    """One page of notes, newest first; pass `next_cursor` back as `cursor` for the next page."""
+
+    items: list[Note]
+    next_cursor: str | None

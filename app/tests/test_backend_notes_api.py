@@ -1,0 +1,245 @@
+"""The notes API end to end through the ASGI app, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.anyio
+
+NOTES = "/api/v1/notes"
+
+
+async def create(client: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:
+    response = await client.post(NOTES, json={"title": "a note", **fields})
+    assert response.status_code == 201, response.text
+    note: dict[str, Any] = response.json()
+    return note
+
+
+async def test_create_returns_201_location_and_etag(client: httpx.AsyncClient) -> None:
+    response = await client.post(NOTES, json={"title": "t", "body": "b", "tags": ["x", "y", "x"]})
+    assert response.status_code == 201
+    note = response.json()
+    assert response.headers["location"] == f"{NOTES}/{note['id']}"
+    assert response.headers["etag"] == 'W/"1"'
+    assert note["tags"] == ["x", "y"]  # repeats dropped, order kept
+    assert note["version"] == 1
+    assert note["created_at"] == note["updated_at"]
+    assert note["created_at"].endswith("Z") or note["created_at"].endswith("+00:00")
+    fetched = await client.get(response.headers["location"])
+    assert fetched.status_code == 200
+    assert fetched.json() == note
+    assert fetched.headers["etag"] == 'W/"1"'
+
+
+@pytest.mark.parametrize(
+    ("payload", "loc"),
+    [
+        ({}, "body.title"),
+        ({"title": ""}, "body.title"),
+        ({"title": "x" * 201}, "body.title"),
+        ({"title": "ok", "body": "x" * 10_001}, "body.body"),
+        ({"title": "ok", "tags": [f"t{i}" for i in range(11)]}, "body.tags"),
+        ({"title": "ok", "tags": [""]}, "body.tags.0"),
+        ({"title": "ok", "tags": ["x" * 33]}, "body.tags.0"),
+        ({"title": "nul\x00"}, "body.title"),
+        ({"title": "ok", "extra": 1}, "body.extra"),
+        ({"title": 5}, "body.title"),
+    ],
+)
+async def test_invalid_input_is_422_with_field_errors(
+    client: httpx.AsyncClient, payload: dict[str, Any], loc: str
+) -> None:
+    response = await client.post(NOTES, json=payload)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == 422
+    assert problem["title"] == "Unprocessable Entity"
+    assert loc in [e["loc"] for e in problem["errors"]]
+
+
+async def test_limits_are_inclusive(client: httpx.AsyncClient) -> None:
+    note = await create(
+        client, title="x" * 200, body="y" * 10_000, tags=[f"{i:032d}" for i in range(10)]
+    )
+    assert len(note["tags"]) == 10
+    assert (await client.get(f"{NOTES}/{note['id']}")).json()["title"] == "x" * 200
+
+
+async def test_malformed_json_is_422(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        NOTES, content=b'{"title": ', headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["type"] == "json_invalid"
+
+
+async def test_unknown_id_is_404_and_bad_id_is_422(client: httpx.AsyncClient) -> None:
+    missing = await client.get(f"{NOTES}/{uuid.uuid4()}")
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == "no note has this id"
+    bad = await client.get(f"{NOTES}/not-a-uuid")
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["loc"] == "path.note_id"
+
+
+async def test_list_pages_through_everything_once_newest_first(client: httpx.AsyncClient) -> None:
+    created = [await create(client, title=f"n{i}") for i in range(7)]
+    seen: list[dict[str, Any]] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        params: dict[str, Any] = {"limit": 3}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await client.get(NOTES, params=params)).json()
+        pages += 1
+        seen.extend(page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == 3
+    assert [n["id"] for n in seen] == [n["id"] for n in reversed(created)]
+
+
+async def test_cursor_is_stable_when_notes_are_added(client: httpx.AsyncClient) -> None:
+    first = [await create(client, title=f"old{i}") for i in range(4)]
+    page1 = (await client.get(NOTES, params={"limit": 2})).json()
+    await create(client, title="newer")  # lands before page 1; must not shift page 2
+    page2 = (await client.get(NOTES, params={"limit": 2, "cursor": page1["next_cursor"]})).json()
+    assert [n["id"] for n in page2["items"]] == [first[1]["id"], first[0]["id"]]
+    assert page2["next_cursor"] is None
+
+
+async def test_same_timestamp_ties_are_ordered_by_id(client: httpx.AsyncClient) -> None:
+    # Concurrent creates can share a timestamp on a coarse clock; ids break the tie.
+    notes = await asyncio.gather(*(create(client, title=f"c{i}") for i in range(6)))
+    ids: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 1} | ({"cursor": cursor} if cursor else {})
+        page = (await client.get(NOTES, params=params)).json()
+        ids += [n["id"] for n in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(ids) == sorted(n["id"] for n in notes)
+    assert len(set(ids)) == len(ids)
+
+
+async def test_tag_filter_with_pagination(client: httpx.AsyncClient) -> None:
+    tagged = [await create(client, title=f"w{i}", tags=["work", f"n{i}"]) for i in range(5)]
+    await create(client, title="home", tags=["home"])
+    page1 = (await client.get(NOTES, params={"tag": "work", "limit": 3})).json()
+    page2 = (
+        await client.get(NOTES, params={"tag": "work", "limit": 3, "cursor": page1["next_cursor"]})
+    ).json()
+    ids = [n["id"] for n in page1["items"] + page2["items"]]
+    assert ids == [n["id"] for n in reversed(tagged)]
+    assert page2["next_cursor"] is None
+    none = (await client.get(NOTES, params={"tag": "absent"})).json()
+    assert none == {"items": [], "next_cursor": None}
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"limit": 0}, {"limit": 101}, {"limit": "x"}, {"cursor": "garbage"}, {"cursor": "e30"},
+     {"tag": ""}, {"tag": "x" * 33}],
+)  # fmt: skip
+async def test_bad_list_parameters_are_422(
+    client: httpx.AsyncClient, params: dict[str, Any]
+) -> None:
+    response = await client.get(NOTES, params=params)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"].startswith("query.")
+
+
+async def test_patch_changes_fields_and_bumps_version(client: httpx.AsyncClient) -> None:
+    note = await create(client, title="before", body="keep", tags=["a"])
+    response = await client.patch(f"{NOTES}/{note['id']}", json={"title": "after", "tags": ["b"]})
+    assert response.status_code == 200
+    updated = response.json()
+    assert (updated["title"], updated["body"], updated["tags"]) == ("after", "keep", ["b"])
+    assert updated["version"] == 2
+    assert response.headers["etag"] == 'W/"2"'
+    assert updated["updated_at"] > note["updated_at"]
+    assert updated["created_at"] == note["created_at"]
+    by_a = (await client.get(NOTES, params={"tag": "a"})).json()["items"]
+    by_b = (await client.get(NOTES, params={"tag": "b"})).json()["items"]
+    assert by_a == []
+    assert [n["id"] for n in by_b] == [note["id"]]
+
+
+async def test_patch_null_for_required_field_is_422(client: httpx.AsyncClient) -> None:
+    note = await create(client)
+    response = await client.patch(f"{NOTES}/{note['id']}", json={"title": None})
+    assert response.status_code == 422
+
+
+async def test_stale_if_match_is_412_and_stale_version_is_409(client: httpx.AsyncClient) -> None:
+    note = await create(client)
+    url = f"{NOTES}/{note['id']}"
+    ok = await client.patch(url, json={"body": "1"}, headers={"If-Match": 'W/"1"'})
+    assert ok.status_code == 200
+    stale_header = await client.patch(url, json={"body": "2"}, headers={"If-Match": 'W/"1"'})
+    assert stale_header.status_code == 412
+    assert "current version is 2" in stale_header.json()["detail"]
+    stale_body = await client.patch(url, json={"body": "2", "version": 1})
+    assert stale_body.status_code == 409
+    current = await client.patch(url, json={"body": "3", "version": 2})
+    assert current.status_code == 200
+    assert current.json()["version"] == 3
+    strong = await client.patch(url, json={"body": "4"}, headers={"If-Match": '"3"'})
+    assert strong.status_code == 200
+    star = await client.patch(url, json={"body": "5"}, headers={"If-Match": "*"})
+    assert star.status_code == 200
+    garbage = await client.patch(url, json={"body": "6"}, headers={"If-Match": "nonsense"})
+    assert garbage.status_code == 422
+    assert (await client.get(url)).json()["body"] == "5"
+
+
+async def test_concurrent_updates_with_same_version_one_wins(client: httpx.AsyncClient) -> None:
+    note = await create(client)
+    url = f"{NOTES}/{note['id']}"
+    results = await asyncio.gather(
+        *(client.patch(url, json={"body": f"writer {i}", "version": 1}) for i in range(8))
+    )
+    statuses = sorted(r.status_code for r in results)
+    assert statuses.count(200) == 1
+    assert statuses.count(409) == 7
+    winner = next(r.json() for r in results if r.status_code == 200)
+    assert (await client.get(url)).json() == winner
+
+
+async def test_patch_and_delete_unknown_are_404(client: httpx.AsyncClient) -> None:
+    url = f"{NOTES}/{uuid.uuid4()}"
+    assert (await client.patch(url, json={"title": "x"})).status_code == 404
+    assert (await client.patch(url, json={"title": "x", "version": 1})).status_code == 404
+    assert (await client.delete(url)).status_code == 404
+
+
+async def test_delete_is_204_then_404_and_removes_tags(client: httpx.AsyncClient) -> None:
+    note = await create(client, tags=["gone"])
+    url = f"{NOTES}/{note['id']}"
+    assert (await client.delete(url, headers={"If-Match": 'W/"7"'})).status_code == 412
+    response = await client.delete(url)
+    assert response.status_code == 204
+    assert response.content == b""
+    assert (await client.get(url)).status_code == 404
+    assert (await client.delete(url)).status_code == 404
+    assert (await client.get(NOTES, params={"tag": "gone"})).json()["items"] == []
+
+
+async def test_unicode_round_trips(client: httpx.AsyncClient) -> None:
+    note = await create(client, title="Grüße 🌍 漢字", tags=["ünï", "🏷"])
+    fetched = (await client.get(f"{NOTES}/{note['id']}")).json()
+    assert fetched["title"] == "Grüße 🌍 漢字"
+    assert [n["id"] for n in (await client.get(NOTES, params={"tag": "🏷"})).json()["items"]] == [
+        note["id"]
+    ]
