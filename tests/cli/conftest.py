@@ -1,4 +1,4 @@
-"""Shared fixtures: a spec whose hosts are this machine (the real test hosts come from tests/conftest.py)."""
+"""Shared fixtures: a spec whose hosts are this machine (test hosts: tests/conftest.py)."""
 
 from __future__ import annotations
 
