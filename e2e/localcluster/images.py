@@ -162,7 +162,7 @@ def _backend_image(paths: Paths, python: Path, report: Callable[[str], None]) ->
                 "BACKEND_GIT_COMMIT=e2e",
             ],
             user=f"{BACKEND_UID}:{BACKEND_UID}",
-            working_dir="/tmp",
+            working_dir="/tmp",  # noqa: S108 - the image's only writable folder, as in app/Dockerfile
             exposed_ports=["8000/tcp"],
             labels={"org.opencontainers.image.title": "kubestead backend (e2e build)"},
         )

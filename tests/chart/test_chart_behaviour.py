@@ -155,9 +155,7 @@ def test_extension_points_reach_the_pod(kit: ChartKit) -> None:
     assert pod["tolerations"][0]["key"] == "dedicated"
     assert "nodeAffinity" in pod["affinity"]
     assert pod["priorityClassName"] == "notes-high"
-    assert kit.find(docs, "ConfigMap")["data"]["BACKEND_CORS_ORIGINS"] == (
-        "https://notes.example.com"
-    )
+    assert kit.find(docs, "ConfigMap")["data"]["BACKEND_READINESS_CACHE_SECONDS"] == "2"
 
 
 # --- Security ----------------------------------------------------------------------
