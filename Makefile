@@ -37,7 +37,7 @@ include $(sort $(wildcard mk/*.mk))
 .PHONY: help venv system-deps lint test bench run clean
 
 help: ## Show the targets and what each does
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(VENV)/.installed: $(REQUIREMENTS) pyproject.toml app/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
