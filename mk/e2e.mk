@@ -17,3 +17,5 @@ down: ## Remove everything `make up` made (processes, mounts, interfaces, iptabl
 e2e: venv system-deps $(HELM_STAMP) ## End-to-end tests on a local cluster this target brings up and tears down
 	$(BIN)/pytest e2e/tests -p no:cacheprovider $(PYTEST_ARGS)
 TEST_PATHS += tests/localcluster
+# The Ansible rendering tests validate their kubeadm configs with the real kubeadm v1.30.3.
+TEST_PREREQS += e2e-build
