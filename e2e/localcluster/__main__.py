@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 from e2e.localcluster import build, cluster, preflight
 from e2e.localcluster.settings import Paths
+
+_CLEANUP = " — `make down` removes whatever was made"
 
 
 def _helm() -> Path:
@@ -30,8 +33,10 @@ def main(argv: list[str] | None = None) -> int:
             for name, seconds in build.build_all(paths, cluster._say).items():
                 print(f"{name:16} {'cached' if seconds == 0 else f'{seconds:.0f}s'}")
         elif args.command == "up":
+            preflight.check(paths)  # root, tools, leftovers first: they matter more than helm
+            helm = _helm()
             timings = cluster.up(paths, Path(sys.executable), cluster._say)
-            timings["chart"] = cluster.deploy_backend(paths, _helm(), cluster._say)
+            timings["chart"] = cluster.deploy_backend(paths, helm, cluster._say)
             service_ip = cluster.kubectl(
                 paths,
                 "-n",
@@ -56,8 +61,17 @@ def main(argv: list[str] | None = None) -> int:
 
             for name in processes.started(paths):
                 print(f"{name:24} {'running' if processes.alive(paths, name) else 'DEAD'}")
-    except (preflight.PreflightError, cluster.ClusterError, build.BuildError) as error:
+    except preflight.PreflightError as error:
         print(f"local-cluster: {error}", file=sys.stderr)
+        return 1
+    except subprocess.CalledProcessError as error:
+        detail = (error.stderr or b"").decode(errors="replace").strip().splitlines()[-1:]
+        print(
+            f"local-cluster: {error.cmd[0]} failed: {' '.join(detail)}{_CLEANUP}", file=sys.stderr
+        )
+        return 1
+    except (RuntimeError, OSError) as error:  # ClusterError, BuildError and the steps' own
+        print(f"local-cluster: {error}{_CLEANUP if args.command == 'up' else ''}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

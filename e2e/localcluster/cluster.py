@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import string
 import subprocess
@@ -37,7 +36,6 @@ def _say(message: str) -> None:
 def run(
     argv: Sequence[str],
     *,
-    env: dict[str, str] | None = None,
     input_text: str | None = None,
     check: bool = True,
 ) -> subprocess.CompletedProcess[str]:
@@ -46,7 +44,6 @@ def run(
         capture_output=True,
         text=True,
         input=input_text,
-        env={**os.environ, **(env or {})},
         check=False,
     )
     if check and result.returncode != 0:

@@ -11,7 +11,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from e2e.localcluster.settings import Paths
@@ -25,7 +25,6 @@ def start(
     paths: Paths,
     name: str,
     argv: Sequence[str],
-    env: Mapping[str, str] | None = None,
     user: str | None = None,
 ) -> subprocess.Popen[bytes]:
     paths.logs.mkdir(parents=True, exist_ok=True)
@@ -37,7 +36,6 @@ def start(
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
             start_new_session=True,  # survives the caller; stopped only by `down`
         )
     (paths.pids / f"{name}.pid").write_text(f"{process.pid} {argv[0]}\n")
