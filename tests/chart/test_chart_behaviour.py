@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import json
+import re
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -406,6 +408,53 @@ def test_schema_refuses_a_wrong_type_or_value_by_name(
     assert named in kit.render_error({key: value})
 
 
+def chart_set_settings(kit: ChartKit) -> set[str]:
+    """The BACKEND_* names the chart sets itself, read from the helpers that build them."""
+    helpers = (kit.chart / "templates" / "_helpers.tpl").read_text(encoding="utf-8")
+    names: set[str] = set()
+    for helper in ("backend.configEnv", "backend.downwardEnv"):
+        body = helpers.split(f'{{{{- define "{helper}" -}}}}', 1)[1].split("{{- end }}\n\n", 1)[0]
+        names |= set(re.findall(r"\bBACKEND_([A-Z0-9_]+)\b", body))
+    return names
+
+
+def test_reserved_extra_names_are_the_charts_own_settings(kit: ChartKit) -> None:
+    """The schema's list of refused config.extra names follows the helpers: a setting
+    added there without the schema fails here."""
+    schema = json.loads((kit.chart / "values.schema.json").read_text(encoding="utf-8"))
+    names = schema["properties"]["config"]["properties"]["extra"]["propertyNames"]
+    pattern = names["not"]["pattern"]
+    match = re.fullmatch(r"\^\(\?i\)\(([A-Z0-9_|]+)\)\$", pattern)
+    assert match, pattern
+    settings = chart_set_settings(kit)
+    assert {"HOST", "PORT", "DATA_DIR", "SECRETS_DIR", "POD_NAME"} <= settings
+    assert set(match.group(1).split("|")) == settings | {"DATABASE_URL"}
+
+
+@pytest.mark.parametrize(
+    "name", ["DATABASE_URL", "database_url", "Database_Url", "SECRETS_DIR", "secrets_dir"]
+)
+def test_schema_refuses_a_secret_or_chart_setting_in_config_extra(kit: ChartKit, name: str) -> None:
+    error = kit.render_error({f"config.extra.{name}": "postgresql://u:p@db/x"})
+    assert f'config.extra: Property name of "{name}" does not match' in error
+    assert "s3cr3t" not in error
+
+
+def test_schema_refuses_every_chart_setting_in_config_extra(kit: ChartKit) -> None:
+    for name in sorted(chart_set_settings(kit)):
+        error = kit.render_error({f"config.extra.{name}": "1"})
+        assert f'Property name of "{name}"' in error, name
+
+
+def test_config_extra_still_takes_other_settings(kit: ChartKit) -> None:
+    docs = kit.render(
+        sets={"config.extra.READINESS_CACHE_SECONDS": "2", "config.extra.DATABASE_POOL": "x"}
+    )
+    data = kit.find(docs, "ConfigMap")["data"]
+    assert data["BACKEND_READINESS_CACHE_SECONDS"] == "2"
+    assert data["BACKEND_DATABASE_POOL"] == "x"
+
+
 # --- Service, routing, selectors ---------------------------------------------------
 
 
@@ -563,6 +612,65 @@ def test_prometheus_rule_has_burn_rate_alerts(kit: ChartKit) -> None:
     assert 'le="0.5"' in alerts["BackendLatencyBudgetBurnSlow"]["expr"]
     assert alerts["BackendErrorBudgetBurnFast"]["labels"]["severity"] == "critical"
     assert alerts["BackendErrorBudgetBurnSlow"]["labels"]["severity"] == "warning"
+
+
+SLO_ALERTS = (
+    "BackendErrorBudgetBurnFast",
+    "BackendErrorBudgetBurnSlow",
+    "BackendLatencyBudgetBurnFast",
+    "BackendLatencyBudgetBurnSlow",
+)
+PROBES_OUT = 'route!~"/healthz|/readyz|/metrics"'
+
+
+def rule_selectors(
+    kit: ChartKit, sets: dict[str, str] | None = None, set_strings: dict[str, str] | None = None
+) -> dict[str, list[tuple[str, str]]]:
+    """Every series selector `metric{...}` of each alert of the PrometheusRule."""
+    docs = kit.render([kit.ci("monitoring")], sets=sets, set_strings=set_strings)
+    rule = kit.find(docs, "PrometheusRule")
+    return {
+        r["alert"]: re.findall(r"([a-z_]+)\{([^}]*)\}", r["expr"])
+        for g in rule["spec"]["groups"]
+        for r in g["rules"]
+    }
+
+
+def test_slo_alerts_leave_out_probe_and_scrape_traffic(kit: ChartKit) -> None:
+    """/readyz answers 503 during every rollout's drain: probes must not burn the budget."""
+    selectors = rule_selectors(kit)
+    for name in SLO_ALERTS:
+        assert len(selectors[name]) == 4, selectors[name]
+        for metric, selector in selectors[name]:
+            assert metric.startswith(("http_requests_total", "http_request_duration_seconds"))
+            assert selector.startswith(f'job="backend",namespace="backend",{PROBES_OUT}'), (
+                name,
+                selector,
+            )
+    # `up` has no route label; the target-down alert keeps the plain selector.
+    for metric, selector in selectors["BackendTargetDown"]:
+        assert metric == "up"
+        assert selector == 'job="backend",namespace="backend"'
+
+
+def test_slo_route_exclusion_applies_to_a_custom_selector_and_can_be_turned_off(
+    kit: ChartKit,
+) -> None:
+    custom = rule_selectors(
+        kit,
+        set_strings={
+            "prometheusRule.selector": 'service="notes"',
+            "prometheusRule.metrics.routeLabel": "handler",
+            "prometheusRule.excludedRoutes": "/livez|/readyz",
+        },
+    )
+    for name in SLO_ALERTS:
+        for _, selector in custom[name]:
+            assert selector.startswith('service="notes",handler!~"/livez|/readyz"'), selector
+    everything = rule_selectors(kit, set_strings={"prometheusRule.excludedRoutes": ""})
+    for name in SLO_ALERTS:
+        for _, selector in everything[name]:
+            assert "!~" not in selector, selector
 
 
 # --- NOTES -------------------------------------------------------------------------
