@@ -6,10 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from app.tests.support import backend_env, run_backend
 from backend.database_url import DatabaseURLError, parse_database_url
-from backend.settings import load_settings
+from backend.db import is_unavailable
+from backend.settings import Settings, load_settings
 
 pytestmark = pytest.mark.slow
 
@@ -34,6 +36,11 @@ INVALID = [
     ("DATABASE_URL", f"postgresql://u:{SECRET}@db/x?sslmode=sometimes", "sslmode='sometimes'"),
     ("DATABASE_URL", f"postgresql://u:{SECRET}@db/x?pool=9", "unsupported query parameter(s) pool"),
     ("DATABASE_URL", "sqlite+aiosqlite://", "SQLite needs a file path"),
+    (
+        "DATABASE_URL",
+        f"postgresql://u:{SECRET}@db/x?sslmode=verify-full&sslrootcert=/missing.pem",
+        "sslrootcert=/missing.pem is not a readable file",
+    ),
     ("DATABASE_URL", "not a url at all", "is not a URL"),
     ("DATABASE_URL", f"postgresql://u:{SECRET}@db:port/x", "is not a URL"),
 ]
@@ -137,3 +144,29 @@ def test_environment_wins_over_secret_file(tmp_path: Path, monkeypatch: pytest.M
     assert load_settings().effective_database_url == "postgresql://file:pw@db/x"
     monkeypatch.setenv("BACKEND_DATABASE_URL", "sqlite:///from-env.db")
     assert load_settings().effective_database_url == "sqlite:///from-env.db"
+
+
+def test_url_sslrootcert_must_exist_unless_the_setting_replaces_it(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("not checked here")
+    url = "postgresql://u@db/x?sslmode=verify-full&sslrootcert={}"
+    settings = Settings(database_url=SecretStr(url.format(ca)))
+    assert settings.effective_database_url.endswith(str(ca))
+    with pytest.raises(ValueError, match=r"sslrootcert=/missing\.pem is not a readable file"):
+        Settings(database_url=SecretStr(url.format("/missing.pem")))
+    # BACKEND_DB_SSL_ROOT_CERT wins over the URL's sslrootcert, which is then not read.
+    Settings(database_url=SecretStr(url.format("/missing.pem")), db_ssl_root_cert=ca)
+
+
+@pytest.mark.parametrize(
+    ("error", "retry"),
+    [
+        (FileNotFoundError(2, "No such file or directory", "/missing.pem"), False),
+        (PermissionError(13, "Permission denied", "/ca.pem"), False),
+        (ConnectionRefusedError(111, "Connection refused"), True),
+        (TimeoutError(), True),
+        (OSError(101, "Network is unreachable"), True),
+    ],
+)
+def test_local_file_errors_are_not_database_outages(error: OSError, retry: bool) -> None:
+    assert is_unavailable(error) is retry

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import uuid
 from typing import Any
 
@@ -26,7 +27,7 @@ async def test_create_returns_201_location_and_etag(client: httpx.AsyncClient) -
     assert response.status_code == 201
     note = response.json()
     assert response.headers["location"] == f"{NOTES}/{note['id']}"
-    assert response.headers["etag"] == 'W/"1"'
+    assert response.headers["etag"] == '"1"'
     assert note["tags"] == ["x", "y"]  # repeats dropped, order kept
     assert note["version"] == 1
     assert note["created_at"] == note["updated_at"]
@@ -34,7 +35,7 @@ async def test_create_returns_201_location_and_etag(client: httpx.AsyncClient) -
     fetched = await client.get(response.headers["location"])
     assert fetched.status_code == 200
     assert fetched.json() == note
-    assert fetched.headers["etag"] == 'W/"1"'
+    assert fetched.headers["etag"] == '"1"'
 
 
 @pytest.mark.parametrize(
@@ -147,10 +148,22 @@ async def test_tag_filter_with_pagination(client: httpx.AsyncClient) -> None:
     assert none == {"items": [], "next_cursor": None}
 
 
+def _cursor(raw: str) -> str:
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+ZERO_ID = "0" * 32
+
+
 @pytest.mark.parametrize(
     "params",
     [{"limit": 0}, {"limit": 101}, {"limit": "x"}, {"cursor": "garbage"}, {"cursor": "e30"},
-     {"tag": ""}, {"tag": "x" * 33}],
+     {"tag": ""}, {"tag": "x" * 33},
+     # Valid timestamps whose conversion to UTC leaves the datetime range (was a 500).
+     {"cursor": _cursor(f'{{"t":"0001-01-01T00:00:00+01:00","i":"{ZERO_ID}"}}')},
+     {"cursor": _cursor(f'{{"t":"9999-12-31T23:59:59-01:00","i":"{ZERO_ID}"}}')},
+     {"cursor": _cursor(f'{{"t":"2024-01-01T00:00:00","i":"{ZERO_ID}"}}')},  # no offset
+     {"cursor": _cursor(f'{{"t":5,"i":"{ZERO_ID}"}}')}],
 )  # fmt: skip
 async def test_bad_list_parameters_are_422(
     client: httpx.AsyncClient, params: dict[str, Any]
@@ -167,13 +180,30 @@ async def test_patch_changes_fields_and_bumps_version(client: httpx.AsyncClient)
     updated = response.json()
     assert (updated["title"], updated["body"], updated["tags"]) == ("after", "keep", ["b"])
     assert updated["version"] == 2
-    assert response.headers["etag"] == 'W/"2"'
+    assert response.headers["etag"] == '"2"'
     assert updated["updated_at"] > note["updated_at"]
     assert updated["created_at"] == note["created_at"]
     by_a = (await client.get(NOTES, params={"tag": "a"})).json()["items"]
     by_b = (await client.get(NOTES, params={"tag": "b"})).json()["items"]
     assert by_a == []
     assert [n["id"] for n in by_b] == [note["id"]]
+
+
+async def test_patch_without_changes_keeps_version_but_checks_it(
+    client: httpx.AsyncClient,
+) -> None:
+    note = await create(client, tags=["a"])
+    url = f"{NOTES}/{note['id']}"
+    for body, headers in [({}, {}), ({"version": 1}, {}), ({}, {"If-Match": '"1"'})]:
+        response = await client.patch(url, json=body, headers=headers)
+        assert response.status_code == 200, response.text
+        assert response.json() == note  # same version, same updated_at
+        assert response.headers["etag"] == '"1"'
+    assert (await client.patch(url, json={"version": 2})).status_code == 409
+    assert (await client.patch(url, json={}, headers={"If-Match": '"2"'})).status_code == 412
+    missing = f"{NOTES}/{uuid.uuid4()}"
+    assert (await client.patch(missing, json={})).status_code == 404
+    assert (await client.get(url)).json() == note
 
 
 async def test_patch_null_for_required_field_is_422(client: httpx.AsyncClient) -> None:
@@ -185,9 +215,10 @@ async def test_patch_null_for_required_field_is_422(client: httpx.AsyncClient) -
 async def test_stale_if_match_is_412_and_stale_version_is_409(client: httpx.AsyncClient) -> None:
     note = await create(client)
     url = f"{NOTES}/{note['id']}"
-    ok = await client.patch(url, json={"body": "1"}, headers={"If-Match": 'W/"1"'})
+    ok = await client.patch(url, json={"body": "1"}, headers={"If-Match": '"1"'})
     assert ok.status_code == 200
-    stale_header = await client.patch(url, json={"body": "2"}, headers={"If-Match": 'W/"1"'})
+    assert ok.headers["etag"] == '"2"'
+    stale_header = await client.patch(url, json={"body": "2"}, headers={"If-Match": '"1"'})
     assert stale_header.status_code == 412
     assert "current version is 2" in stale_header.json()["detail"]
     stale_body = await client.patch(url, json={"body": "2", "version": 1})
@@ -195,8 +226,10 @@ async def test_stale_if_match_is_412_and_stale_version_is_409(client: httpx.Asyn
     current = await client.patch(url, json={"body": "3", "version": 2})
     assert current.status_code == 200
     assert current.json()["version"] == 3
-    strong = await client.patch(url, json={"body": "4"}, headers={"If-Match": '"3"'})
-    assert strong.status_code == 200
+    weak = await client.patch(url, json={"body": "4"}, headers={"If-Match": 'W/"3"'})
+    assert weak.status_code == 200  # the weak form of earlier releases is still accepted
+    stale_weak = await client.patch(url, json={"body": "x"}, headers={"If-Match": 'W/"3"'})
+    assert stale_weak.status_code == 412
     star = await client.patch(url, json={"body": "5"}, headers={"If-Match": "*"})
     assert star.status_code == 200
     garbage = await client.patch(url, json={"body": "6"}, headers={"If-Match": "nonsense"})

@@ -192,3 +192,40 @@ async def test_openapi_documents_problem_errors(client: httpx.AsyncClient) -> No
     assert "HTTPValidationError" not in schema["components"]["schemas"]
     for path in ("/healthz", "/readyz", "/metrics", "/version", "/api/info"):
         assert path in schema["paths"]
+
+
+async def test_unexpected_error_is_500_problem_with_request_id(
+    app: FastAPI, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def explode() -> None:
+        raise RuntimeError("secret internals")
+
+    app.router.add_api_route("/test-only/explode", explode)  # only in this test's app
+    with caplog.at_level(logging.INFO):
+        response = await client.get("/test-only/explode", headers={"X-Request-ID": "boom-1"})
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["x-request-id"] == "boom-1"
+    body = response.json()
+    assert body["request_id"] == "boom-1"
+    assert body["status"] == 500
+    assert "secret internals" not in response.text
+    assert "Traceback" not in response.text
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1, [r.getMessage() for r in errors]
+    assert getattr(errors[0], "request_id", None) == "boom-1"
+    assert errors[0].exc_info is not None
+    access = [r for r in caplog.records if r.name == "backend.access"]
+    assert [getattr(r, "status", None) for r in access] == [500]
+
+
+async def test_openapi_shows_optional_values_without_null(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    described = list(schema["components"]["schemas"]["NoteUpdate"]["properties"].values())
+    for path in schema["paths"].values():
+        described += [p["schema"] for op in path.values() for p in op.get("parameters", [])]
+    assert described
+    for item in described:
+        assert "anyOf" not in item, item
+        assert item.get("default", "unset") is not None, item
+    assert schema["components"]["schemas"]["NoteUpdate"]["properties"]["title"]["type"] == "string"

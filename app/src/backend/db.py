@@ -27,12 +27,18 @@ T = TypeVar("T")
 READ_RETRY_PAUSES = (0.05, 0.2, 0.5)
 
 
+# OSErrors about local files, not the network.
+_LOCAL_FILE_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
+
+
 class DatabaseUnavailable(Exception):
     """The database cannot be reached now; the request may succeed later (HTTP 503)."""
 
 
 def is_unavailable(exc: BaseException) -> bool:
     """True for errors that mean "database unreachable", as opposed to a bad statement."""
+    if isinstance(exc, _LOCAL_FILE_ERRORS):
+        return False  # a missing or unreadable local file (a CA bundle): retrying cannot help
     if isinstance(exc, DatabaseUnavailable | OSError | PoolTimeoutError | ConnectionError):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from backend.problems import PROBLEM_JSON
+from backend.schemas import drop_null_variant
 
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
@@ -52,11 +53,5 @@ def _fix_error_response(code: str, response: dict[str, Any]) -> None:
 
 def _drop_null(parameter: dict[str, Any]) -> None:
     """An optional parameter is left out, never sent as null: describe only its real type."""
-    schema = parameter.get("schema", {})
-    variants = schema.get("anyOf")
-    if parameter.get("required") or not isinstance(variants, list):
-        return
-    real = [v for v in variants if v != {"type": "null"}]
-    if len(real) == 1:
-        del schema["anyOf"]
-        schema.update(real[0])
+    if not parameter.get("required"):
+        drop_null_variant(parameter.get("schema", {}))

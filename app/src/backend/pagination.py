@@ -7,7 +7,7 @@ import binascii
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 
 class InvalidCursor(ValueError):
@@ -34,8 +34,10 @@ class Cursor:
             data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
             created_at = datetime.fromisoformat(data["t"])
             note_id = uuid.UUID(hex=data["i"])
-        except (ValueError, TypeError, KeyError, AttributeError, binascii.Error):
+            if created_at.tzinfo is None:
+                raise ValueError("naive timestamp")
+            # Compare in UTC; an offset at the edge of the datetime range overflows here.
+            created_at = created_at.astimezone(UTC)
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError, binascii.Error):
             raise InvalidCursor("is not a cursor returned by this API") from None
-        if created_at.tzinfo is None:
-            raise InvalidCursor("is not a cursor returned by this API")
         return cls(created_at, note_id)

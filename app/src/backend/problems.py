@@ -132,13 +132,20 @@ def _conflict(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _unavailable_or_internal(request: Request, exc: Exception) -> JSONResponse:
+def _unavailable_or_internal(_: Request, exc: Exception) -> JSONResponse:
+    return unexpected_error_response(exc)
+
+
+def unexpected_error_response(exc: BaseException) -> JSONResponse:
+    """503 for an unreachable database, else a logged 500 that tells the client nothing more."""
+    request_id = request_id_var.get()
+    extra = {} if request_id is None else {"request_id": request_id}
     if is_unavailable(exc):
-        log.warning("database unavailable: %s", type(exc).__name__)
+        log.warning("database unavailable: %s", type(exc).__name__, extra=extra)
         return problem_response(
             503, "the database is unavailable; retry shortly", headers={"Retry-After": "2"}
         )
-    log.error("unhandled error", exc_info=exc)
+    log.error("unhandled error", exc_info=exc, extra=extra)
     return problem_response(500, "an unexpected error occurred; it has been logged")
 
 
@@ -152,6 +159,8 @@ def install(app: FastAPI) -> None:
     # Starlette's last-resort handler logs: an outage is an expected state, not a bug.
     for db_error in (DBAPIError, PoolTimeoutError, OSError, DatabaseUnavailable):
         app.add_exception_handler(db_error, _unavailable_or_internal)
+    # The observability middleware answers any other exception itself (with the request id);
+    # this handler is the last resort for a failure outside it.
     app.add_exception_handler(Exception, _unavailable_or_internal)
 
 

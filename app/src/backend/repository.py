@@ -120,6 +120,8 @@ class NoteRepository:
         values: dict[str, Any] = change.model_dump(
             include={"title", "body", "tags"}, exclude_unset=True
         )
+        if not values:
+            return await self._unchanged(note_id, change.version, if_match=if_match)
         values |= {"version": notes.c.version + 1, "updated_at": now}
         stmt = update(notes).where(notes.c.id == note_id)
         for expected in (if_match, change.version):
@@ -135,6 +137,23 @@ class NoteRepository:
                 await conn.execute(delete(note_tags).where(note_tags.c.note_id == note_id))
                 await self._write_tags(conn, note_id, note.tags, note.created_at)
         return note
+
+    async def _unchanged(
+        self, note_id: uuid.UUID, version: int | None, *, if_match: int | None
+    ) -> Note:
+        """An update that changes no field: check the versions as `update` does, write nothing."""
+
+        async def read() -> Note:
+            async with self._reader.connect() as conn:
+                row = (await conn.execute(select(notes).where(notes.c.id == note_id))).first()
+                if row is None or any(
+                    expected not in (None, row.version) for expected in (if_match, version)
+                ):
+                    await self._explain_miss(conn, note_id, if_match)
+            assert row is not None  # noqa: S101 - _explain_miss always raises
+            return _note(row._mapping)
+
+        return await retry_read(read)
 
     async def delete(self, note_id: uuid.UUID, *, if_match: int | None) -> None:
         stmt = delete(notes).where(notes.c.id == note_id)

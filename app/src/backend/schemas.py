@@ -53,16 +53,27 @@ class NoteCreate(BaseModel):
     tags: Tags = Field(default_factory=list)
 
 
+def drop_null_variant(schema: dict[str, Any]) -> None:
+    """Describe a value that is left out, never sent as null, by its real type only.
+
+    `X | None` becomes `X`, and its `default: null` goes too (a type that has no null
+    cannot default to it). Used for NoteUpdate's fields and for optional parameters.
+    """
+    variants = schema.get("anyOf")
+    if not isinstance(variants, list):
+        return
+    real = [v for v in variants if v != {"type": "null"}]
+    if len(real) == 1 and len(real) < len(variants):
+        del schema["anyOf"]
+        schema.update(real[0])
+        if "default" in schema and schema["default"] is None:
+            del schema["default"]
+
+
 def _omit_null_variants(schema: dict[str, Any]) -> None:
     """Optional fields are left out, never null: the document shows only their real type."""
     for prop in schema.get("properties", {}).values():
-        variants = prop.get("anyOf")
-        if isinstance(variants, list):
-            real = [v for v in variants if v != {"type": "null"}]
-            if len(real) == 1:
-                del prop["anyOf"]
-                prop.update(real[0])
-                prop.pop("default", None)
+        drop_null_variant(prop)
 
 
 class NoteUpdate(BaseModel):

@@ -130,16 +130,23 @@ class Settings(BaseSettings):
     @field_validator("db_ssl_root_cert")
     @classmethod
     def _root_cert_exists(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
+        if value is not None and not _readable_file(value):
             raise ValueError(f"{value} is not a readable file; mount the CA bundle there")
         return value
 
     @model_validator(mode="after")
     def _database_url_parses(self) -> Settings:
         try:
-            parse_database_url(self.effective_database_url)
+            url = parse_database_url(self.effective_database_url)
         except DatabaseURLError as exc:
             raise ValueError(f"database_url: {exc}") from None
+        # BACKEND_DB_SSL_ROOT_CERT, when set, replaces the URL's sslrootcert (db.connect_args).
+        root_cert = url.ssl_root_cert
+        if self.db_ssl_root_cert is None and root_cert and not _readable_file(Path(root_cert)):
+            raise ValueError(
+                f"database_url: sslrootcert={root_cert} is not a readable file; "
+                "mount the CA bundle there"
+            )
         return self
 
     @property
@@ -148,6 +155,10 @@ class Settings(BaseSettings):
         if self.database_url is not None:
             return self.database_url.get_secret_value()
         return f"sqlite+aiosqlite:///{(self.data_dir / 'backend.db').absolute()}"
+
+
+def _readable_file(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.R_OK)
 
 
 def _describe(error: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.logs import request_id_var
 from backend.metrics import UNMATCHED_ROUTE, Metrics
+from backend.problems import unexpected_error_response
 
 access_log = logging.getLogger("backend.access")
 
@@ -44,11 +45,13 @@ class ObservabilityMiddleware:
         request_id = _request_id(scope)
         token = request_id_var.set(request_id)
         status = 500
+        started = False
         metrics = self.metrics
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
+                started = True
                 status = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-ID"] = request_id
@@ -60,7 +63,15 @@ class ObservabilityMiddleware:
 
         metrics.in_flight.inc()
         try:
-            await self.app(scope, receive, send_wrapper)
+            try:
+                await self.app(scope, receive, send_wrapper)
+            except Exception as exc:
+                # Starlette's fallback handler would answer outside this middleware: without
+                # the X-Request-ID header, the request id in the body, or the access log status.
+                if started:
+                    raise  # too late for an error response; the server drops the connection
+                response = unexpected_error_response(exc)  # logs it, with the request id
+                await response(scope, receive, send_wrapper)
         finally:
             metrics.in_flight.dec()
             duration = time.perf_counter() - start

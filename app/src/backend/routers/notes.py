@@ -22,14 +22,18 @@ _ETAG = re.compile(r'^\s*(?:W/)?"(\d{1,9})"\s*$')
 IfMatch = Annotated[
     str | None,
     Header(
-        description='The ETag from a GET (W/"<version>"); the change applies only if it is current',
+        description=(
+            'The ETag from a GET ("<version>"); the change applies only if it is current. '
+            'W/"<version>" is accepted too, for clients of earlier releases.'
+        ),
         pattern=r'^\s*(\*|(W/)?"\d{1,9}")\s*$',
     ),
 ]
 
 
 def etag(note: Note) -> str:
-    return f'W/"{note.version}"'
+    """A strong validator: If-Match compares strongly (RFC 9110, 13.1.1)."""
+    return f'"{note.version}"'
 
 
 def _expected_version(if_match: str | None) -> int | None:
@@ -42,7 +46,7 @@ def _expected_version(if_match: str | None) -> int | None:
             [
                 {
                     "loc": ("header", "if-match"),
-                    "msg": 'expected W/"<version>"',
+                    "msg": 'expected "<version>" or *',
                     "type": "value_error",
                 }
             ]
