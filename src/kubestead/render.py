@@ -61,7 +61,7 @@ def hosts_document(cluster: Cluster) -> dict[str, Any]:
     }
 
 
-def group_vars_document(cluster: Cluster) -> dict[str, Any]:
+def group_vars_document(cluster: Cluster, *, allow_even_etcd: bool = False) -> dict[str, Any]:
     k8s = cluster.spec.kubernetes
     net = cluster.spec.network
     backup = cluster.spec.etcd_backup
@@ -92,6 +92,9 @@ def group_vars_document(cluster: Cluster) -> dict[str, Any]:
         },
         "kubestead_kubernetes_apt_source": offline.kubernetes_apt_source,
     }
+    if allow_even_etcd:
+        # Only when given: without --allow-even-etcd the inventory is what it always was.
+        values["kubestead_allow_even_etcd"] = True
     return dict(sorted(values.items()))
 
 
@@ -107,11 +110,17 @@ def _dump(document: dict[str, Any], source_name: str) -> str:
     return header + "---\n" + body
 
 
-def render(cluster: Cluster, source_name: str) -> dict[str, str]:
-    """Relative path -> file content of the inventory directory."""
+def render(cluster: Cluster, source_name: str, *, allow_even_etcd: bool = False) -> dict[str, str]:
+    """Relative path -> file content of the inventory directory.
+
+    `allow_even_etcd` (from `--allow-even-etcd`) adds `kubestead_allow_even_etcd: true`, so
+    the playbooks' inventory check accepts the even etcd member count the CLI accepted.
+    """
     return {
         HOSTS_FILE: _dump(hosts_document(cluster), source_name),
-        GROUP_VARS_FILE: _dump(group_vars_document(cluster), source_name),
+        GROUP_VARS_FILE: _dump(
+            group_vars_document(cluster, allow_even_etcd=allow_even_etcd), source_name
+        ),
     }
 
 

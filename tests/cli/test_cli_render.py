@@ -160,3 +160,55 @@ def test_cli_render_refuses_an_invalid_spec_and_writes_nothing(
     result = runner.invoke(app, ["render", "-f", str(spec), "-o", str(tmp_path / "out")])
     assert result.exit_code == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_cli_render_carries_allow_even_etcd_to_the_playbooks(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    # The playbooks' inventory check reads `kubestead_allow_even_etcd | default(false)`.
+    spec = REPO / "tests" / "specs" / "invalid" / "even-control-planes-4.yaml"
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["render", "-f", str(spec), "-o", str(out), "--allow-even-etcd"])
+    assert result.exit_code == 0, result.output
+    group_vars = yaml.safe_load((out / "group_vars" / "all.yml").read_text(encoding="utf-8"))
+    assert group_vars["kubestead_allow_even_etcd"] is True
+    assert set(group_vars) == CONTRACT_GROUP_VARS | {"kubestead_allow_even_etcd"}
+
+
+def test_cli_render_omits_allow_even_etcd_without_the_flag(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    for name, flags in (("plain", []), ("flag", ["--allow-even-etcd"])):
+        result = runner.invoke(
+            app, ["render", "-f", str(EXAMPLE), "-o", str(tmp_path / name), *flags]
+        )
+        assert result.exit_code == 0, result.output
+    plain = (tmp_path / "plain" / "group_vars" / "all.yml").read_text(encoding="utf-8")
+    assert "kubestead_allow_even_etcd" not in plain
+    assert files_under(tmp_path / "plain") == files_under(SAMPLE)
+    flagged = (tmp_path / "flag" / "group_vars" / "all.yml").read_text(encoding="utf-8")
+    assert yaml.safe_load(flagged) == {**yaml.safe_load(plain), "kubestead_allow_even_etcd": True}
+    # hosts.yml does not depend on the flag.
+    assert (tmp_path / "flag" / "hosts.yml").read_bytes() == (SAMPLE / "hosts.yml").read_bytes()
+
+
+def test_cli_apply_render_phase_passes_allow_even_etcd(tmp_path: Path) -> None:
+    from kubestead.phases import Context
+    from kubestead.phases.render import Render
+    from kubestead.terminal import Terminal
+
+    cluster = validate_text(EXAMPLE.read_text(encoding="utf-8")).cluster
+    assert cluster is not None
+    for allow in (False, True):
+        ctx = Context(
+            term=Terminal(),
+            spec=EXAMPLE,
+            ansible_dir=tmp_path,
+            allow_even_etcd=allow,
+            cluster=cluster,
+        )
+        Render().run(ctx)
+        group_vars = yaml.safe_load(ctx.inventory["group_vars/all.yml"])
+        assert ("kubestead_allow_even_etcd" in group_vars) is allow
+        if allow:
+            assert group_vars["kubestead_allow_even_etcd"] is True

@@ -55,6 +55,8 @@ def test_cli_spec_folders_cover_every_rule() -> None:
         "cidr-host-bits",
         "endpoint-outside-private-cidr",
         "endpoint-is-host-address",
+        "endpoint-haproxy-port-6443",
+        "endpoint-kube-vip-port-not-6443",
         "version-without-v",
         "version-unsupported",
         "unknown-key-near-miss",
@@ -114,3 +116,86 @@ def test_cli_validate_json(runner: CliRunner) -> None:
             }
         ],
     }
+
+
+def with_control_planes(count: int) -> str:
+    """The three-control-plane valid spec with `count` control planes (10.0.0.11 upwards)."""
+    text = (SPECS / "valid" / "three-control-planes.yaml").read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if "role: control-plane" not in line]
+    at = next(i for i, line in enumerate(lines) if line.strip() == "hosts:") + 1
+    planes = [
+        f"    - {{name: cp-{n}, address: 10.0.0.{10 + n}, role: control-plane}}"
+        for n in range(1, count + 1)
+    ]
+    return "\n".join(lines[:at] + planes + lines[at:]) + "\n"
+
+
+def test_cli_allow_even_etcd_words_four_members_correctly(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    path = tmp_path / "cluster.yaml"
+    path.write_text(with_control_planes(4), encoding="utf-8")
+    result = runner.invoke(app, ["validate", "-f", str(path), "--allow-even-etcd"])
+    assert result.exit_code == 0, result.output
+    assert (
+        "warning: spec.hosts: ALLOWED BY --allow-even-etcd: 4 control planes run 4 etcd members, "
+        "which tolerate 1 failure (quorum is 3), no more than 3 members do — finish the member "
+        "replacement and return to 5 or 3 control planes"
+    ) in result.stderr
+
+
+@pytest.mark.parametrize(("count", "tolerated"), [(4, "1 failure"), (6, "2 failures")])
+def test_cli_even_etcd_message_counts_the_failures_tolerated(
+    runner: CliRunner, tmp_path: Path, count: int, tolerated: str
+) -> None:
+    path = tmp_path / "cluster.yaml"
+    path.write_text(with_control_planes(count), encoding="utf-8")
+    result = runner.invoke(app, ["validate", "-f", str(path)])
+    assert result.exit_code == 1
+    assert (
+        f"spec.hosts: {count} control planes run {count} etcd members, which tolerate "
+        f"{tolerated} (quorum is {count // 2 + 1}), no more than {count - 1} members do — use "
+        f"{count - 1} or {count + 1} control planes"
+    ) in result.stderr
+
+
+@pytest.mark.parametrize("flags", [[], ["--allow-even-etcd"]])
+def test_cli_more_than_seven_control_planes_is_refused_even_with_the_flag(
+    runner: CliRunner, tmp_path: Path, flags: list[str]
+) -> None:
+    path = tmp_path / "cluster.yaml"
+    path.write_text(with_control_planes(8), encoding="utf-8")
+    result = runner.invoke(app, ["validate", "-f", str(path), *flags])
+    assert result.exit_code == 1, result.output
+    assert (
+        "error: spec.hosts: 8 control planes run 8 etcd members: every write waits for 5 of "
+        "them — use 3, 5 or 7"
+    ) in result.stderr
+    assert "ALLOWED BY" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("provider", "port", "ok"),
+    [
+        ("kube-vip", 6443, True),
+        ("kube-vip", 8443, False),
+        ("haproxy-keepalived", 8443, True),
+        ("haproxy-keepalived", 6443, False),
+        ("external", 6443, True),
+        ("external", 8443, True),
+    ],
+)
+def test_cli_endpoint_port_follows_the_provider(
+    runner: CliRunner, tmp_path: Path, provider: str, port: int, ok: bool
+) -> None:
+    text = (SPECS / "valid" / "three-control-planes.yaml").read_text(encoding="utf-8")
+    old = "{address: 10.0.0.10, port: 6443, provider: kube-vip}"
+    assert old in text
+    path = tmp_path / "cluster.yaml"
+    path.write_text(
+        text.replace(old, f"{{address: 10.0.0.10, port: {port}, provider: {provider}}}"),
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["validate", "-f", str(path)])
+    assert result.exit_code == (0 if ok else 1), result.output
+    assert ("controlPlaneEndpoint.port" in result.stderr) is not ok

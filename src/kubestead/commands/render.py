@@ -34,7 +34,8 @@ def render(
     cluster = load_cluster(term, spec, allow_even_etcd=allow_even_etcd)
     with user_errors(term):
         try:
-            written = rendering.write(rendering.render(cluster, spec.name), output)
+            files = rendering.render(cluster, spec.name, allow_even_etcd=allow_even_etcd)
+            written = rendering.write(files, output)
         except OSError as error:
             raise KubesteadError(
                 f"{output}: cannot write the inventory ({error.strerror}) — pick a writable -o"

@@ -11,4 +11,4 @@ class Render:
 
     def run(self, ctx: Context) -> None:
         assert ctx.cluster is not None  # noqa: S101 - set by Validate
-        ctx.inventory = render(ctx.cluster, ctx.spec.name)
+        ctx.inventory = render(ctx.cluster, ctx.spec.name, allow_even_etcd=ctx.allow_even_etcd)

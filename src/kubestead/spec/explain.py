@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from kubestead.spec.issues import Issue, Path_
+from kubestead.spec.issues import Issue, Path_, escape
 
 _EXPECTED = {
     "string_type": "a string",
@@ -38,6 +38,7 @@ def _type_name(value: Any) -> str:
 
 
 def _short(value: Any) -> str:
+    # repr() escapes control characters: a user value can never split the issue's line.
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -88,10 +89,11 @@ def _message(error: ErrorDetails, root: type[BaseModel]) -> str:
     loc = tuple(error["loc"])
     ctx = error.get("ctx") or {}
     if kind == "kubestead":
-        return error["msg"]
+        return escape(error["msg"])  # the checks of types.py escape what they echo already
     if kind == "missing":
         return "is required — add it (`kubestead init` prints a complete example)"
     if kind == "extra_forbidden":
+        # The key is the issue's path (escaped by `dotted`); the message only names known keys.
         key = str(loc[-1])
         choices = known_keys(root, loc[:-1])
         close = difflib.get_close_matches(key, choices, n=1, cutoff=0.6)
@@ -120,7 +122,7 @@ def _message(error: ErrorDetails, root: type[BaseModel]) -> str:
         return f"{_short(value)} has the wrong form (pattern {ctx.get('pattern')}) — fix it"
     if kind == "string_too_short":
         return "is empty — give it a value"
-    return f"{error['msg']} — fix it"
+    return f"{escape(error['msg'])} — fix it"
 
 
 def explain(error: ValidationError, root: type[BaseModel]) -> list[Issue]:

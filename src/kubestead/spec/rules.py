@@ -21,6 +21,9 @@ class Options:
 
 
 HOSTS = ("spec", "hosts")
+# kube-apiserver's port on every control plane, and the one haproxy takes beside it.
+API_SERVER_PORT = 6443
+HAPROXY_PORT = 8443
 
 
 def control_plane_count(cluster: Cluster, options: Options) -> Iterator[Issue]:
@@ -38,10 +41,18 @@ def control_plane_count(cluster: Cluster, options: Options) -> Iterator[Issue]:
             "use 3 for production",
             severity="warning",
         )
+    elif count > 7:
+        # Checked before the even branch: --allow-even-etcd must not let 8 through.
+        yield Issue(
+            HOSTS,
+            f"{count} control planes run {count} etcd members: every write waits for "
+            f"{count // 2 + 1} of them — use 3, 5 or 7",
+        )
     elif count % 2 == 0:
         reason = (
-            f"{count} control planes run {count} etcd members, which tolerate no more failures "
-            f"than {count - 1} (quorum is {count // 2 + 1})"
+            f"{count} control planes run {count} etcd members, which tolerate "
+            f"{(count - 1) // 2} failure{'s' if (count - 1) // 2 != 1 else ''} (quorum is "
+            f"{count // 2 + 1}), no more than {count - 1} members do"
         )
         if count == 2:
             reason = (
@@ -61,12 +72,6 @@ def control_plane_count(cluster: Cluster, options: Options) -> Iterator[Issue]:
                 f"{reason} — use {count - 1} or {count + 1} control planes "
                 "(--allow-even-etcd accepts this during a member replacement only)",
             )
-    elif count > 7:
-        yield Issue(
-            HOSTS,
-            f"{count} control planes run {count} etcd members: every write waits for "
-            f"{count // 2 + 1} of them — use 3, 5 or 7",
-        )
 
 
 def unique_hosts(cluster: Cluster, options: Options) -> Iterator[Issue]:
@@ -128,6 +133,20 @@ def endpoint(cluster: Cluster, options: Options) -> Iterator[Issue]:
     ep = cluster.spec.kubernetes.control_plane_endpoint
     if ep.provider == "external":
         return
+    port_path = ("spec", "kubernetes", "controlPlaneEndpoint", "port")
+    if ep.provider == "haproxy-keepalived" and ep.port == API_SERVER_PORT:
+        yield Issue(
+            port_path,
+            "haproxy-keepalived listens beside kube-apiserver on every control plane, so "
+            f"{API_SERVER_PORT} is taken — set it to {HAPROXY_PORT}",
+        )
+    elif ep.provider == "kube-vip" and ep.port != API_SERVER_PORT:
+        yield Issue(
+            port_path,
+            "kube-vip (ARP mode) forwards no ports: the virtual IP lands on a control plane "
+            f"whose kube-apiserver listens on {API_SERVER_PORT}, so {ep.port} answers nothing "
+            f"— set it to {API_SERVER_PORT}",
+        )
     path = ("spec", "kubernetes", "controlPlaneEndpoint", "address")
     network = ipaddress.IPv4Network(cluster.spec.network.private_cidr)
     if ipaddress.IPv4Address(ep.address) not in network:

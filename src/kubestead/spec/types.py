@@ -13,6 +13,8 @@ from typing import Annotated
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
+from kubestead.spec.issues import escape
+
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _SEMVER_V = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 # Kubernetes label syntax: optional DNS-subdomain prefix, a name of up to 63 characters.
@@ -31,8 +33,8 @@ def _fail(message: str) -> PydanticCustomError:
 def check_dns1123_label(value: str) -> str:
     if not _DNS1123_LABEL.match(value):
         raise _fail(
-            f"`{value}` is not a DNS-1123 label — use at most 63 lower-case letters, digits "
-            "and '-', starting and ending with a letter or digit"
+            f"`{escape(value)}` is not a DNS-1123 label — use at most 63 lower-case letters, "
+            "digits and '-', starting and ending with a letter or digit"
         )
     return value
 
@@ -42,7 +44,7 @@ def check_ipv4(value: str) -> str:
         ipaddress.IPv4Address(value)
     except ValueError:
         raise _fail(
-            f"`{value}` is not an IPv4 address — write a dotted quad such as 10.0.0.11"
+            f"`{escape(value)}` is not an IPv4 address — write a dotted quad such as 10.0.0.11"
         ) from None
     return value
 
@@ -52,20 +54,24 @@ def check_cidr(value: str) -> str:
         ipaddress.IPv4Network(value, strict=False)
     except ValueError:
         raise _fail(
-            f"`{value}` is not an IPv4 CIDR — write a network such as 10.0.0.0/24"
+            f"`{escape(value)}` is not an IPv4 CIDR — write a network such as 10.0.0.0/24"
         ) from None
     if "/" not in value:
-        raise _fail(f"`{value}` has no prefix length — write it as a CIDR such as {value}/24")
+        raise _fail(
+            f"`{escape(value)}` has no prefix length — write it as a CIDR such as "
+            f"{escape(value)}/24"
+        )
     network = ipaddress.IPv4Network(value, strict=False)
     if str(network) != value:
-        raise _fail(f"`{value}` has host bits set — did you mean {network}?")
+        raise _fail(f"`{escape(value)}` has host bits set — did you mean {network}?")
     return value
 
 
 def check_semver_v(value: str) -> str:
     if not _SEMVER_V.match(value):
         raise _fail(
-            f"`{value}` is not a version of the form vMAJOR.MINOR.PATCH — write it like v1.30.3"
+            f"`{escape(value)}` is not a version of the form vMAJOR.MINOR.PATCH — write it like "
+            "v1.30.3"
         )
     return value
 
@@ -76,8 +82,8 @@ def check_label_key(value: str) -> str:
         not _LABEL_NAME.match(name)
     ):
         raise _fail(
-            f"`{value}` is not a Kubernetes label key — use [prefix/]name, the name at most 63 "
-            "letters, digits, '-', '_' or '.'"
+            f"`{escape(value)}` is not a Kubernetes label key — use [prefix/]name, the name at "
+            "most 63 letters, digits, '-', '_' or '.'"
         )
     return value
 
@@ -85,7 +91,7 @@ def check_label_key(value: str) -> str:
 def check_label_value(value: str) -> str:
     if not _LABEL_VALUE.match(value):
         raise _fail(
-            f"`{value}` is not a Kubernetes label value — use at most 63 letters, digits, "
+            f"`{escape(value)}` is not a Kubernetes label value — use at most 63 letters, digits, "
             "'-', '_' or '.', starting and ending with a letter or digit"
         )
     return value
@@ -125,7 +131,7 @@ def check_cron(value: str) -> str:
         for text, (_, low, high) in zip(fields, _CRON_FIELDS, strict=True)
     ):
         raise _fail(
-            f'`{value}` is not a five-field cron schedule — write it like "0 */6 * * *" '
+            f'`{escape(value)}` is not a five-field cron schedule — write it like "0 */6 * * *" '
             "(minute hour day month weekday, numbers, ranges, lists and steps)"
         )
     return value
