@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -34,16 +35,54 @@ def test_ansible_inventory_check_refuses_with_the_fix(override: str, message: st
     assert message in " ".join(run.output.split()), run.output[-3000:]
 
 
-def test_ansible_inventory_check_refuses_an_even_control_plane(tmp_path: Path) -> None:
+def test_ansible_inventory_check_accepts_no_admin_cidrs_with_the_firewall_off() -> None:
+    extra = json.dumps({"kubestead_firewall_enabled": False, "kubestead_admin_cidrs": []})
+    run = run_playbook("validate.yml", TEST_INVENTORY, "-e", extra)
+    assert run.returncode == 0, run.output[-3000:]
+
+
+def test_ansible_inventory_check_refuses_no_admin_cidrs_with_the_firewall_on() -> None:
+    extra = json.dumps({"kubestead_firewall_enabled": True, "kubestead_admin_cidrs": []})
+    run = run_playbook("validate.yml", TEST_INVENTORY, "-e", extra)
+    assert run.returncode != 0
+    assert "at least one admin CIDR is needed" in " ".join(run.output.split()), run.output[-3000:]
+
+
+def _even_control_plane(tmp_path: Path) -> Path:
     inventory = yaml.safe_load(TEST_INVENTORY.read_text(encoding="utf-8"))
     control_plane = inventory["all"]["children"]["k8s_cluster"]["children"]["control_plane"]
     del control_plane["hosts"]["cp-3"]
     hosts = tmp_path / "hosts.yml"
     hosts.write_text(yaml.safe_dump(inventory), encoding="utf-8")
     (tmp_path / "group_vars").symlink_to(TEST_INVENTORY.parent / "group_vars")
-    run = run_playbook("validate.yml", hosts)
+    return hosts
+
+
+@pytest.mark.parametrize("allow", [None, "false"])
+def test_ansible_inventory_check_refuses_an_even_control_plane(
+    tmp_path: Path, allow: str | None
+) -> None:
+    extra = [] if allow is None else ["-e", f"kubestead_allow_even_etcd={allow}"]
+    run = run_playbook("validate.yml", _even_control_plane(tmp_path), *extra)
     assert run.returncode != 0
     assert "stacked etcd needs an odd count" in " ".join(run.output.split())
+
+
+def test_ansible_inventory_check_allows_an_even_control_plane_loudly(tmp_path: Path) -> None:
+    """`kubestead render --allow-even-etcd` writes the flag for a member-replacement window."""
+    extra = json.dumps({"kubestead_allow_even_etcd": True})
+    run = run_playbook("validate.yml", _even_control_plane(tmp_path), "-e", extra)
+    assert run.returncode == 0, run.output[-3000:]
+    output = " ".join(run.output.split())
+    assert "WARNING: 2 control-plane hosts (an even etcd membership)" in output
+    assert "quorum needs 2 members" in output
+
+
+def test_ansible_inventory_check_does_not_warn_for_an_odd_control_plane() -> None:
+    extra = json.dumps({"kubestead_allow_even_etcd": True})
+    run = run_playbook("validate.yml", TEST_INVENTORY, "-e", extra)
+    assert run.returncode == 0, run.output[-3000:]
+    assert "WARNING: 3 control-plane hosts" not in " ".join(run.output.split())
 
 
 def test_ansible_inventory_check_runs_first_in_every_playbook() -> None:

@@ -219,6 +219,24 @@ def test_ansible_os_play_second_run_changes_nothing(os_play: OsPlay) -> None:
     assert os_play.second.seconds < os_play.first.seconds
 
 
+def test_ansible_os_play_firewall_deletes_its_stale_rules_only(os_play: OsPlay) -> None:
+    host = os_play.control_plane
+    # What an admin CIDR later removed from cluster.yaml leaves behind, and a rule made by hand.
+    for port, comment in (("22", "SSH from admins"), ("9100", "node exporter")):
+        rule = ["allow", "from", "198.51.100.0/24", "to", "any", "port", port, "proto", "tcp"]
+        _run(host, "ufw", *rule, "comment", comment)
+    run = run_playbook(
+        "os.yml", os_play.inventory, *os_play.args, "--tags", "firewall", env=os_play.env
+    )
+    assert run.returncode == 0, run.output[-6000:]
+    added = _run(host, "ufw", "show", "added")
+    assert "198.51.100.0/24 to any port 22 " not in added, added
+    assert "198.51.100.0/24 to any port 9100 proto tcp comment 'node exporter'" in added, added
+    assert f"from {os_play.hosts.bridge_address} to any port 22 proto tcp" in added, added
+    changed = {name: r["changed"] for name, r in run.recap().items() if r["changed"]}
+    assert changed == {host.name: 1}, run.output[-6000:]
+
+
 # Last in this module: it takes the hosts back to their pre-Kubernetes state.
 def test_ansible_reset_cleans_up_and_keeps_the_firewall(os_play: OsPlay) -> None:
     for host in os_play.hosts.hosts:

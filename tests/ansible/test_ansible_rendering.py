@@ -350,6 +350,25 @@ def test_ansible_rendering_encryption_configuration(
         assert last == {"identity": {}}
 
 
+def test_ansible_rendering_encryption_configuration_keeps_a_rotation(tmp_path: Path) -> None:
+    """Keys (with their names) and the providers after the first are written back unchanged."""
+    other = "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="
+    keys = [{"name": "key2", "secret": other}, {"name": "key1", "secret": SECRET}]
+    previous = [{"aescbc": {"keys": [{"name": "key1", "secret": SECRET}]}}]
+    extra = {
+        "control_plane__encryption_keys": keys,
+        "control_plane__encryption_previous_providers": previous,
+    }
+    rendered = _render(tmp_path, TEST_INVENTORY, "-e", json.dumps(extra), initialised=True)
+    (config,) = rendered.yaml_docs("cp-1", "encryption-configuration.yaml")
+    (resource,) = config["resources"]
+    assert resource["providers"] == [
+        {"secretbox": {"keys": keys}},
+        *previous,
+        {"identity": {}},
+    ]
+
+
 def test_ansible_rendering_audit_policy_keeps_secrets_at_metadata(before_init: Rendered) -> None:
     (policy,) = before_init.yaml_docs("cp-1", "audit-policy.yaml")
     assert policy["apiVersion"] == "audit.k8s.io/v1" and policy["kind"] == "Policy"
@@ -415,6 +434,43 @@ def test_ansible_rendering_firewall_rules_for_haproxy(haproxy: Rendered) -> None
     assert ("8443", "tcp", "10.0.0.0/24") in rules
     assert ("-", "vrrp", "10.0.0.0/24") in rules
     assert not any(proto == "vrrp" for _, proto, _ in _rules(haproxy, "worker-1"))
+
+
+def test_ansible_rendering_firewall_deletes_only_its_own_stale_rules(tmp_path: Path) -> None:
+    """Rules kubestead added (known comment) and no longer wants go; hand-made rules stay."""
+    added = [
+        # Still wanted: kept.
+        "ufw allow from 203.0.113.0/24 to any port 22 proto tcp comment 'SSH from admins'",
+        "ufw allow from 10.0.0.0/24 to any port 6443 proto tcp comment 'kube-apiserver'",
+        # An admin CIDR removed from the spec, and a port of the other CNI: deleted.
+        "ufw allow from 198.51.100.7 to any port 22 proto tcp comment 'SSH from admins'",
+        "ufw allow from 198.51.100.0/24 to any port 6443 proto tcp"
+        " comment 'kube-apiserver from admins'",
+        "ufw allow from 10.0.0.0/24 to any port 8472 proto udp comment 'Cilium VXLAN'",
+        "ufw allow from 10.0.0.0/24 proto vrrp comment 'keepalived VRRP'",
+        # Added by hand (another comment, or none): left alone.
+        "ufw allow from 198.51.100.7 to any port 22 proto tcp comment 'bastion'",
+        "ufw allow from 198.51.100.0/24 to any port 9100 proto tcp",
+        "ufw limit 2222/tcp comment 'SSH from admins'",
+    ]
+    rendered = _render(
+        tmp_path, TEST_INVENTORY, "-e", json.dumps({"render_ufw_added": added}), initialised=True
+    )
+    stale = yaml.safe_load(rendered.text("cp-1", "ufw-stale.yaml"))
+    assert [(r["key"], r["comment"]) for r in stale] == [
+        ("22/tcp/198.51.100.7", "SSH from admins"),
+        ("6443/tcp/198.51.100.0/24", "kube-apiserver from admins"),
+        ("8472/udp/10.0.0.0/24", "Cilium VXLAN"),
+        ("any/vrrp/10.0.0.0/24", "keepalived VRRP"),
+    ]
+    # Exactly the words `ufw delete` takes to remove that rule.
+    words = ["allow", "from", "198.51.100.7", "to", "any", "port", "22", "proto", "tcp"]
+    assert stale[0]["rule"] == words
+    worker_stale = yaml.safe_load(rendered.text("worker-1", "ufw-stale.yaml"))
+    # A worker never gets the control plane's ports: kubestead's own rule for one goes.
+    assert ("6443/tcp/10.0.0.0/24", "kube-apiserver") in {
+        (r["key"], r["comment"]) for r in worker_stale
+    }
 
 
 def test_ansible_rendering_calico_installation(before_init: Rendered) -> None:
