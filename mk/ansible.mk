@@ -8,7 +8,10 @@ ANSIBLE_SYNTAX_INVENTORY := tests/ansible/inventory/hosts.yml
 ANSIBLE_ENV := ANSIBLE_CONFIG=$(abspath $(ANSIBLE_DIR))/ansible.cfg
 ANSIBLE_TESTS := tests/ansible
 
-.PHONY: lint-ansible test-ansible
+.PHONY: lint-ansible test-ansible role-docs
+
+role-docs: venv ## Regenerate each role README's variable table from its meta/argument_specs.yml
+	$(BIN)/python scripts/role_docs.py
 
 lint-ansible: venv ## ansible-lint (production), yamllint, --syntax-check of every playbook, argument-spec drift
 	cd $(ANSIBLE_DIR) && $(abspath $(BIN))/ansible-lint --nocolor -q
@@ -19,7 +22,7 @@ lint-ansible: venv ## ansible-lint (production), yamllint, --syntax-check of eve
 	done
 	$(BIN)/pytest -q $(ANSIBLE_TESTS)/test_ansible_argument_specs.py $(PYTEST_ARGS)
 
-test-ansible: venv system-deps e2e-build ## Ansible tests: rendering, inventory checks, argument specs, and the real-host play (root)
+test-ansible: venv system-deps testbed-binaries ## Ansible tests: rendering, inventory checks, argument specs, and the real-host play (root)
 	$(BIN)/pytest $(ANSIBLE_TESTS) $(PYTEST_ARGS)
 
 LINT_TARGETS += lint-ansible

@@ -12,7 +12,9 @@ KUBE_SCORE_VERSION := v1.20.0
 CHECKOV_VERSION := 3.3.30
 # Kubernetes JSON schemas for kubeconform, unpacked from this kubernetes-validate wheel.
 KUBERNETES_VALIDATE_VERSION := 1.37.0
-CHART_K8S_VERSION := 1.30.0
+# The chart is validated against the schemas of the Kubernetes minor kubestead tests
+# (src/kubestead/versions.yaml, kubernetes.tested), at patch 0.
+CHART_K8S_VERSION := $(shell sed -n 's/^  tested: v\([0-9]*\.[0-9]*\)\..*/\1.0/p' src/kubestead/versions.yaml)
 
 CHART_DIR := charts/backend
 CHART_STAMPS := $(TOOLS)/stamps

@@ -1,5 +1,5 @@
 """Fixtures shared by every cross-cutting test: the real test hosts (one bring-up a session)."""
 
-from tests.harness.fixtures import test_hosts
+from testbed.fixtures import test_hosts
 
 __all__ = ["test_hosts"]

@@ -44,29 +44,32 @@ class Bundle:
 
 def kubeadm_images(version: str) -> tuple[versions.KubeadmImages, bool]:
     """The coredns/etcd/pause tags for `version`, and whether that patch was verified."""
-    major, minor, patch = (int(p) for p in version.lstrip("v").split("."))
-    keys = [k for k in versions.KUBEADM_IMAGES if k[:2] == (major, minor) and k[2] <= patch]
-    images = versions.KUBEADM_IMAGES[max(keys)]
-    return images, patch <= versions.KUBEADM_IMAGES_VERIFIED_UP_TO[(major, minor)]
+    return versions.kubeadm_images(version)
 
 
 def _packages(cluster: Cluster) -> list[Artifact]:
     k8s = cluster.spec.kubernetes
-    minor = ".".join(k8s.version.lstrip("v").split(".")[:2])
-    k8s_apt = f"pkgs.k8s.io v{minor} repository (or spec.offline.kubernetesAptSource)"
-    exact = f"{k8s.version.lstrip('v')}-{versions.KUBERNETES_PACKAGE_REVISION}"
+    major, minor = (int(p) for p in k8s.version.lstrip("v").split(".")[:2])
+    k8s_apt = f"pkgs.k8s.io v{major}.{minor} repository (or spec.offline.kubernetesAptSource)"
+    revision = versions.KUBERNETES_PACKAGE_REVISION
+    exact = f"{k8s.version.lstrip('v')}-{revision}"
     items = [
         Artifact("package", name, exact, k8s_apt) for name in ("kubeadm", "kubelet", "kubectl")
     ]
-    # Dependencies of kubeadm/kubelet in the same repository: apt picks the newest there.
-    items += [
-        Artifact("package", name, f"newest in the v{minor} repository", k8s_apt)
-        for name in ("cri-tools", "kubernetes-cni")
-    ]
-    items += [
-        Artifact("package", name, "distribution", OS_APT)
-        for name in ("conntrack", "socat", "ethtool", "ebtables")
-    ]
+    # Dependencies of kubeadm/kubelet in the same repository, at what the minor's carries.
+    for name, pinned in (
+        ("cri-tools", versions.CRI_TOOLS_VERSIONS),
+        ("kubernetes-cni", versions.KUBERNETES_CNI_VERSIONS),
+    ):
+        known = pinned.get((major, minor))
+        version = f"{known}-{revision}" if known else f"newest in the v{major}.{minor} repository"
+        items.append(Artifact("package", name, version, k8s_apt))
+    # What the roles install from the distribution: os_baseline, the firewall, the packages
+    # kubeadm's preflight looks for.
+    os_packages = ["chrony", "unattended-upgrades", "conntrack", "socat", "ethtool", "ebtables"]
+    if cluster.spec.network.firewall:
+        os_packages.append("ufw")
+    items += [Artifact("package", name, "distribution", OS_APT) for name in os_packages]
     if k8s.container_runtime == "containerd":
         items += [
             Artifact("package", "containerd", versions.CONTAINERD_VERSION, OS_APT),
@@ -107,7 +110,16 @@ def _images(cluster: Cluster) -> tuple[list[Artifact], bool]:
         Artifact("image", "registry.k8s.io/etcd", extra.etcd, kubeadm),
         Artifact("image", "registry.k8s.io/pause", extra.pause, kubeadm),
     ]
-    if k8s.cni == "calico":
+    if k8s.cni == "kube-router":
+        items.append(
+            Artifact(
+                "image",
+                "docker.io/cloudnativelabs/kube-router",
+                versions.KUBE_ROUTER_VERSION,
+                "kube-router (cni role)",
+            )
+        )
+    elif k8s.cni == "calico":
         calico = f"Calico {versions.CALICO_VERSION} (Tigera operator)"
         items.append(
             Artifact("image", "quay.io/tigera/operator", versions.TIGERA_OPERATOR_VERSION, calico)
@@ -118,10 +130,21 @@ def _images(cluster: Cluster) -> tuple[list[Artifact], bool]:
         ]
     else:
         cilium = f"Cilium {versions.CILIUM_VERSION} Helm chart"
+        mirror = "spec.offline.filesMirror"
+        helm_file = f"helm-{versions.HELM_VERSION}-linux-amd64.tar.gz"
+        chart_file = f"cilium-{versions.CILIUM_VERSION}.tgz"
         items += [
-            Artifact("binary", "helm", versions.HELM_VERSION, "get.helm.sh"),
-            Artifact("chart", "cilium/cilium", versions.CILIUM_VERSION, "helm.cilium.io"),
+            Artifact(
+                "binary", "helm", versions.HELM_VERSION, f"get.helm.sh ({mirror}/{helm_file})"
+            ),
+            Artifact(
+                "chart",
+                "cilium/cilium",
+                versions.CILIUM_VERSION,
+                f"helm.cilium.io ({mirror}/{chart_file})",
+            ),
         ]
+        # The L7 proxy (Envoy) is off by default (cni role), so the agent and operator are all.
         items += [
             Artifact("image", f"quay.io/cilium/{name}", f"v{versions.CILIUM_VERSION}", cilium)
             for name in ("cilium", "operator-generic")
@@ -130,6 +153,14 @@ def _images(cluster: Cluster) -> tuple[list[Artifact], bool]:
         items.append(
             Artifact("image", "ghcr.io/kube-vip/kube-vip", versions.KUBE_VIP_VERSION, "kube-vip")
         )
+    items.append(
+        Artifact(
+            "image",
+            "registry.k8s.io/metrics-server/metrics-server",
+            versions.METRICS_SERVER_VERSION,
+            "metrics-server role",
+        )
+    )
     return items, verified
 
 
@@ -137,11 +168,6 @@ def bundle(cluster: Cluster) -> Bundle:
     images, verified = _images(cluster)
     version = cluster.spec.kubernetes.version
     warnings = []
-    if cluster.spec.kubernetes.cni == "cilium":
-        warnings.append(
-            "Cilium 1.16 also runs quay.io/cilium/cilium-envoy, whose tag is not listed here — "
-            f"take it from the Cilium {versions.CILIUM_VERSION} chart (envoy.image)"
-        )
     if not verified:
         minor = ".".join(version.lstrip("v").split(".")[:2])
         warnings.append(

@@ -35,12 +35,26 @@ class Failure:
         return f"{self.host}: {what}: {self.message}"
 
 
+# The command modules' generic failure: the command's own words are in stderr or stdout.
+_GENERIC = "non-zero return code"
+
+
 def _message(result: dict[str, Any]) -> str:
+    if str(result.get("msg", "")).strip() == _GENERIC:
+        for key in ("stderr", "stdout"):
+            lines = [line.strip() for line in str(result.get(key) or "").splitlines()]
+            lines = [line for line in lines if line]
+            if lines:
+                # The last two: tools such as kubeadm end with a hint after the error itself.
+                tail = " ".join(lines[-2:])
+                return f"{_GENERIC} {result.get('rc', '')}: {tail}".replace("  ", " ")
     for key in ("msg", "stderr", "reason"):
         value = result.get(key)
         if value:
-            text = str(value).strip().splitlines()
-            return text[0] if text else ""
+            # Some messages put the detail on the next lines ("Validation of arguments failed:").
+            lines = [line.strip() for line in str(value).strip().splitlines() if line.strip()]
+            text = " ".join(lines[:3])
+            return text if len(text) <= 400 else text[:397] + "..."
     return "no message (run with -v in ansible for details)"
 
 

@@ -1,26 +1,19 @@
-"""Every version kubestead knows about, in one place.
+"""Every version kubestead knows about, read from one data file: versions.yaml beside this one.
 
-The supported Kubernetes range and the component pins live here so that validation, `bundle`
-and the docs cannot disagree. The Ansible roles pin the same component versions in their
-defaults; a change here is a change there.
+Validation, `bundle`, `render` (which hands the components' pins to the roles as
+`kubestead_versions`) and the testbed all read these names, so they cannot disagree; the data
+file says where each pin comes from.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import NamedTuple
+from pathlib import Path
+from typing import Any, NamedTuple
 
-# Supported Kubernetes minors, oldest first. kubeadm upgrades one minor at a time, so this
-# list is also the upgrade path.
-SUPPORTED_MINORS: tuple[tuple[int, int], ...] = ((1, 30), (1, 31), (1, 32))
-SUPPORTED_RANGE_TEXT = "v1.30.0 up to v1.32.x"
+import yaml
 
-# Upstream end of life per minor (kubernetes.io/releases/patch-releases).
-END_OF_LIFE: dict[tuple[int, int], dt.date] = {
-    (1, 30): dt.date(2025, 6, 28),
-    (1, 31): dt.date(2025, 10, 28),
-    (1, 32): dt.date(2026, 2, 28),
-}
+DATA_FILE = Path(__file__).with_name("versions.yaml")
 
 
 class KubeadmImages(NamedTuple):
@@ -31,33 +24,83 @@ class KubeadmImages(NamedTuple):
     pause: str
 
 
-# Keyed by the first patch release that uses the tags; a version takes the entry of the
-# highest key at or below it within its minor. Source: the output of `kubeadm config images
-# list` per release as recorded in kubernetes/minikube
-# pkg/minikube/constants/constants_kubeadm_images.go (v1.30.0-v1.30.6, v1.31.0-v1.31.2,
-# v1.32.0-beta.0) and kubeadm's cmd/kubeadm/app/constants/constants.go on the release
-# branches (PauseVersion, CoreDNSVersion, DefaultEtcdVersion).
-KUBEADM_IMAGES: dict[tuple[int, int, int], KubeadmImages] = {
-    (1, 30, 0): KubeadmImages(coredns="v1.11.1", etcd="3.5.12-0", pause="3.9"),
-    (1, 30, 5): KubeadmImages(coredns="v1.11.3", etcd="3.5.15-0", pause="3.9"),
-    (1, 31, 0): KubeadmImages(coredns="v1.11.1", etcd="3.5.15-0", pause="3.10"),
-    (1, 31, 1): KubeadmImages(coredns="v1.11.3", etcd="3.5.15-0", pause="3.10"),
-    (1, 32, 0): KubeadmImages(coredns="v1.11.3", etcd="3.5.16-0", pause="3.10"),
-}
-# The newest patch per minor whose tags were checked against the sources above; a later
-# patch is listed with a warning that its tags are assumed unchanged.
-KUBEADM_IMAGES_VERIFIED_UP_TO: dict[tuple[int, int], int] = {(1, 30): 6, (1, 31): 2, (1, 32): 0}
+def _minor(text: str) -> tuple[int, int]:
+    major, minor = text.split(".")
+    return int(major), int(minor)
 
-# Pins shared with the Ansible roles (ansible/roles/*/defaults/main.yml); a change here is a
-# change there. Calico is installed through the Tigera operator of its release.
-CALICO_VERSION = "v3.28.1"
-TIGERA_OPERATOR_VERSION = "v1.34.3"  # the operator of Calico v3.28.1's tigera-operator.yaml
-CILIUM_VERSION = "1.16.1"
-HELM_VERSION = "v3.15.4"  # installs the Cilium chart
-KUBE_VIP_VERSION = "v0.8.3"
-DOCKER_VERSION = "5:27.1.*"
-CRI_DOCKERD_VERSION = "0.3.15"
-# The distribution's containerd, one minor per distribution (container_runtime/vars/).
-CONTAINERD_VERSION = "1.7.* (Ubuntu 24.04), 1.6.* (Debian 12)"
-# pkgs.k8s.io publishes one repository per minor; its package revision is -1.1.
-KUBERNETES_PACKAGE_REVISION = "1.1"
+
+def _release(text: str) -> tuple[int, int, int]:
+    major, minor, patch = text.lstrip("v").split(".")
+    return int(major), int(minor), int(patch)
+
+
+def _load() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(DATA_FILE.read_text(encoding="utf-8"))
+    return loaded
+
+
+_DATA = _load()
+_K8S: dict[str, Any] = _DATA["kubernetes"]
+COMPONENTS: dict[str, Any] = _DATA["components"]
+
+TESTED_KUBERNETES_VERSION: str = _K8S["tested"]
+SUPPORTED_MINORS: tuple[tuple[int, int], ...] = tuple(_minor(m) for m in _K8S["supported_minors"])
+SUPPORTED_RANGE_TEXT: str = _K8S["supported_range_text"]
+END_OF_LIFE: dict[tuple[int, int], dt.date] = {
+    _minor(minor): date for minor, date in _K8S["end_of_life"].items()
+}
+FINAL_PATCH: dict[tuple[int, int], int] = {
+    _minor(minor): patch for minor, patch in _K8S["final_patch"].items()
+}
+KUBERNETES_PACKAGE_REVISION: str = _K8S["package_revision"]
+CRI_TOOLS_VERSIONS: dict[tuple[int, int], str] = {
+    _minor(minor): str(version) for minor, version in _K8S["cri_tools"].items()
+}
+KUBERNETES_CNI_VERSIONS: dict[tuple[int, int], str] = {
+    _minor(minor): str(version) for minor, version in _K8S["kubernetes_cni"].items()
+}
+KUBEADM_IMAGES: dict[tuple[int, int, int], KubeadmImages] = {
+    _release(release): KubeadmImages(**tags) for release, tags in _K8S["kubeadm_images"].items()
+}
+KUBEADM_IMAGES_VERIFIED_UP_TO: dict[tuple[int, int], int] = {
+    _minor(minor): patch for minor, patch in _K8S["kubeadm_images_verified_up_to"].items()
+}
+
+KUBE_ROUTER_VERSION: str = COMPONENTS["kube_router"]
+CALICO_VERSION: str = COMPONENTS["calico"]
+TIGERA_OPERATOR_VERSION: str = COMPONENTS["tigera_operator"]
+CILIUM_VERSION: str = str(COMPONENTS["cilium"])
+HELM_VERSION: str = COMPONENTS["helm"]
+KUBE_VIP_VERSION: str = COMPONENTS["kube_vip"]
+METRICS_SERVER_VERSION: str = COMPONENTS["metrics_server"]
+CONTAINERD_VERSIONS: dict[str, str] = COMPONENTS["containerd"]
+CONTAINERD_VERSION = ", ".join(f"{v} ({distro})" for distro, v in CONTAINERD_VERSIONS.items())
+DOCKER_VERSION: str = COMPONENTS["docker"]
+CRI_DOCKERD_VERSION: str = str(COMPONENTS["cri_dockerd"])
+
+KUBERNETES_GO_TOOLCHAIN: str = _DATA["testbed"]["go_toolchain"]
+REGISTRY_VERSION: str = _DATA["testbed"]["registry"]
+
+
+def kubeadm_images(version: str) -> tuple[KubeadmImages, bool]:
+    """The coredns/etcd/pause tags for `version`, and whether that patch was verified."""
+    major, minor, patch = _release(version)
+    keys = [k for k in KUBEADM_IMAGES if k[:2] == (major, minor) and k[2] <= patch]
+    images = KUBEADM_IMAGES[max(keys)]
+    return images, patch <= KUBEADM_IMAGES_VERIFIED_UP_TO[(major, minor)]
+
+
+def role_versions(kubernetes_version: str) -> dict[str, Any]:
+    """The pins the roles read (`kubestead_versions`): the components, and the pause image
+    of the cluster's release (containerd's sandbox image must be the one kubeadm pulls)."""
+    images, _ = kubeadm_images(kubernetes_version)
+    pins = {
+        **COMPONENTS,
+        "pause": images.pause,
+        "kubernetes_package_revision": KUBERNETES_PACKAGE_REVISION,
+    }
+    # Sorted, as everything `render` writes where order carries no meaning.
+    return {
+        name: dict(sorted(pin.items())) if isinstance(pin, dict) else pin
+        for name, pin in sorted(pins.items())
+    }

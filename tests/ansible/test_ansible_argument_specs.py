@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import typing
 from pathlib import Path
 from typing import Any
 
+import pydantic
 import pytest
 import yaml
 
+from scripts import role_docs
 from tests.ansible.ansible_run import ROLES
 
 ROLE_IDS = [role.name for role in ROLES]
@@ -66,3 +70,43 @@ def test_ansible_argument_specs_every_default_is_in_the_readme(role: Path) -> No
     readme = (role / "README.md").read_text(encoding="utf-8")
     missing = [name for name in _load(role / "defaults" / "main.yml") if f"`{name}`" not in readme]
     assert not missing, f"{role.name}/README.md does not mention {missing}"
+
+
+@pytest.mark.parametrize("role", ROLES, ids=ROLE_IDS)
+def test_ansible_argument_specs_readme_table_is_generated(role: Path) -> None:
+    # The README's table mirrors the argument specs: `python scripts/role_docs.py` writes it.
+    readme = (role / "README.md").read_text(encoding="utf-8")
+    assert role_docs.with_table(readme, role_docs.table(role)) == readme, (
+        f"{role.name}/README.md is out of date: run `python scripts/role_docs.py`"
+    )
+
+
+def _spec_choices() -> dict[str, list[str]]:
+    """kubestead_<variable> -> the values the spec allows, from the models' Literal types."""
+    from kubestead.spec import models
+
+    choices: dict[str, list[str]] = {}
+    for model in vars(models).values():
+        if not (isinstance(model, type) and issubclass(model, pydantic.BaseModel)):
+            continue
+        for name, field in model.model_fields.items():
+            if typing.get_origin(field.annotation) is typing.Literal:
+                choices[name] = list(typing.get_args(field.annotation))
+    return choices
+
+
+@pytest.mark.parametrize("role", ROLES, ids=ROLE_IDS)
+def test_ansible_argument_specs_choices_are_the_specs_values(role: Path) -> None:
+    # An option fed by a spec field (`"{{ kubestead_cni }}"`) allows exactly what the spec
+    # allows: a value added to the model without the role (or the reverse) fails here.
+    defaults = _load(role / "defaults" / "main.yml")
+    spec_choices = _spec_choices()
+    for entry, spec in _entry_points(role).items():
+        for name, option in spec["options"].items():
+            fed = re.fullmatch(r"\{\{ kubestead_(\w+) \}\}", str(defaults.get(name, "")))
+            if "choices" not in option or not fed:
+                continue
+            [field] = [f for f in spec_choices if fed.group(1).endswith(f)]
+            assert sorted(option["choices"]) == sorted(spec_choices[field]), (
+                f"{role.name}.{entry}.{name}"
+            )

@@ -1,8 +1,11 @@
-"""Every playbook's first play refuses a bad inventory with a message that says what to change."""
+"""Every playbook's first play guards the inventory: the format these playbooks read, every
+contract variable present, the host groups. What a spec may say is refused earlier, by the CLI
+(tests/cli/test_cli_specs.py, one invalid spec per rule)."""
 
 from __future__ import annotations
 
-import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,73 +19,42 @@ def test_ansible_inventory_check_accepts_the_contract_inventory() -> None:
     assert run.returncode == 0, run.output[-3000:]
 
 
-@pytest.mark.parametrize(
-    ("override", "message"),
-    [
-        ("kubestead_inventory_format=2", "re-render the inventory"),
-        ("kubestead_kubernetes_version=v1.27.1", "set kubernetes.version in cluster.yaml"),
-        ("kubestead_pod_cidr=10.96.0.0/16", "must not overlap"),
-        ("kubestead_cni=flannel", "unsupported setting"),
-        ("kubestead_api_endpoint_address=10.0.0.11", "belong to no host"),
-        ("kubestead_api_endpoint_address=192.168.1.10", "it must lie in"),
-        ("kubestead_etcd_backup_schedule='0 0 *'", "five cron fields"),
-        ("kubestead_api_endpoint_provider=haproxy-keepalived", "set controlPlaneEndpoint.port"),
-    ],
-)
-def test_ansible_inventory_check_refuses_with_the_fix(override: str, message: str) -> None:
-    run = run_playbook("validate.yml", TEST_INVENTORY, "-e", override)
+def test_ansible_inventory_check_refuses_another_format_with_the_fix() -> None:
+    run = run_playbook("validate.yml", TEST_INVENTORY, "-e", "kubestead_inventory_format=2")
     assert run.returncode != 0
-    assert message in " ".join(run.output.split()), run.output[-3000:]
+    assert "re-render the inventory" in " ".join(run.output.split()), run.output[-3000:]
 
 
-def test_ansible_inventory_check_accepts_no_admin_cidrs_with_the_firewall_off() -> None:
-    extra = json.dumps({"kubestead_firewall_enabled": False, "kubestead_admin_cidrs": []})
-    run = run_playbook("validate.yml", TEST_INVENTORY, "-e", extra)
-    assert run.returncode == 0, run.output[-3000:]
-
-
-def test_ansible_inventory_check_refuses_no_admin_cidrs_with_the_firewall_on() -> None:
-    extra = json.dumps({"kubestead_firewall_enabled": True, "kubestead_admin_cidrs": []})
-    run = run_playbook("validate.yml", TEST_INVENTORY, "-e", extra)
-    assert run.returncode != 0
-    assert "at least one admin CIDR is needed" in " ".join(run.output.split()), run.output[-3000:]
-
-
-def _even_control_plane(tmp_path: Path) -> Path:
-    inventory = yaml.safe_load(TEST_INVENTORY.read_text(encoding="utf-8"))
-    control_plane = inventory["all"]["children"]["k8s_cluster"]["children"]["control_plane"]
-    del control_plane["hosts"]["cp-3"]
+def _inventory_without(tmp_path: Path, variable: str) -> Path:
+    group_vars = yaml.safe_load((TEST_INVENTORY.parent / "group_vars" / "all.yml").read_text())
+    del group_vars[variable]
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "group_vars" / "all.yml").write_text(yaml.safe_dump(group_vars))
     hosts = tmp_path / "hosts.yml"
-    hosts.write_text(yaml.safe_dump(inventory), encoding="utf-8")
-    (tmp_path / "group_vars").symlink_to(TEST_INVENTORY.parent / "group_vars")
+    hosts.write_text(TEST_INVENTORY.read_text())
     return hosts
 
 
-@pytest.mark.parametrize("allow", [None, "false"])
-def test_ansible_inventory_check_refuses_an_even_control_plane(
-    tmp_path: Path, allow: str | None
+@pytest.mark.parametrize("variable", ["kubestead_versions", "kubestead_etcd_backup_on_calendar"])
+def test_ansible_inventory_check_refuses_a_missing_contract_variable(
+    tmp_path: Path, variable: str
 ) -> None:
-    extra = [] if allow is None else ["-e", f"kubestead_allow_even_etcd={allow}"]
-    run = run_playbook("validate.yml", _even_control_plane(tmp_path), *extra)
+    run = run_playbook("validate.yml", _inventory_without(tmp_path, variable))
     assert run.returncode != 0
-    assert "stacked etcd needs an odd count" in " ".join(run.output.split())
-
-
-def test_ansible_inventory_check_allows_an_even_control_plane_loudly(tmp_path: Path) -> None:
-    """`kubestead render --allow-even-etcd` writes the flag for a member-replacement window."""
-    extra = json.dumps({"kubestead_allow_even_etcd": True})
-    run = run_playbook("validate.yml", _even_control_plane(tmp_path), "-e", extra)
-    assert run.returncode == 0, run.output[-3000:]
     output = " ".join(run.output.split())
-    assert "WARNING: 2 control-plane hosts (an even etcd membership)" in output
-    assert "quorum needs 2 members" in output
+    assert f"lacks {variable}" in output and "re-render it with `kubestead render`" in output
 
 
-def test_ansible_inventory_check_does_not_warn_for_an_odd_control_plane() -> None:
-    extra = json.dumps({"kubestead_allow_even_etcd": True})
-    run = run_playbook("validate.yml", TEST_INVENTORY, "-e", extra)
-    assert run.returncode == 0, run.output[-3000:]
-    assert "WARNING: 3 control-plane hosts" not in " ".join(run.output.split())
+def test_ansible_inventory_check_refuses_an_inventory_without_the_groups(tmp_path: Path) -> None:
+    inventory = yaml.safe_load(TEST_INVENTORY.read_text(encoding="utf-8"))
+    cluster = inventory["all"]["children"].pop("k8s_cluster")
+    inventory["all"]["children"]["nodes"] = cluster
+    hosts = tmp_path / "hosts.yml"
+    hosts.write_text(yaml.safe_dump(inventory), encoding="utf-8")
+    (tmp_path / "group_vars").symlink_to(TEST_INVENTORY.parent / "group_vars")
+    run = run_playbook("validate.yml", hosts)
+    assert run.returncode != 0
+    assert "the inventory needs the groups k8s_cluster" in " ".join(run.output.split())
 
 
 def test_ansible_inventory_check_runs_first_in_every_playbook() -> None:
@@ -94,3 +66,22 @@ def test_ansible_inventory_check_runs_first_in_every_playbook() -> None:
         ), playbook.name
     os_plays = yaml.safe_load((PLAYBOOKS[0].parent / "os.yml").read_text(encoding="utf-8"))
     assert os_plays[0]["ansible.builtin.import_playbook"] == "validate.yml"
+
+
+VALID_SPECS = sorted((Path(__file__).resolve().parents[1] / "specs" / "valid").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("spec", VALID_SPECS, ids=[p.stem for p in VALID_SPECS])
+def test_ansible_inventory_check_accepts_every_valid_spec_rendered(
+    tmp_path: Path, spec: Path
+) -> None:
+    # What the CLI accepts, the playbooks accept: every valid spec, rendered by the CLI itself.
+    rendered = subprocess.run(
+        [sys.executable, "-m", "kubestead", "render", "-f", str(spec), "-o", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    run = run_playbook("validate.yml", tmp_path / "hosts.yml")
+    assert run.returncode == 0, run.output[-3000:]

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from testbed.fixtures import TestHost, TestHosts
 from tests.ansible.ansible_run import PlaybookRun, run_playbook
-from tests.harness.fixtures import TestHost, TestHosts
 
 pytestmark = [pytest.mark.hosts, pytest.mark.slow]
 
@@ -162,7 +162,9 @@ def test_ansible_os_play_firewall_opens_only_the_role_ports(os_play: OsPlay) -> 
         assert "Default: deny (incoming), allow (outgoing), allow (routed)" in status
         rules = [line.split() for line in status.splitlines() if "ALLOW IN" in line]
         assert ["22/tcp", "ALLOW", "IN", admin] in [r[:4] for r in rules]
-        assert ["4789/udp", "ALLOW", "IN", private] in [r[:4] for r in rules]
+        # The default CNI's (kube-router): BGP between nodes, and its FoU tunnel.
+        assert ["179/tcp", "ALLOW", "IN", private] in [r[:4] for r in rules]
+        assert ["5555/udp", "ALLOW", "IN", private] in [r[:4] for r in rules]
         assert ["10250/tcp", "ALLOW", "IN", private] in [r[:4] for r in rules]
         opened = {r[0] for r in rules}
         if host is os_play.control_plane:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -14,7 +15,8 @@ SPECS = REPO / "tests" / "specs"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 # Three control planes and a worker, all reached with Ansible's local connection (set by the
-# `local_ansible` fixture): the addresses are loopback so nothing could leave the machine.
+# `local_ansible` fixture), so no address is ever connected to; they are TEST-NET-1 (RFC 5737,
+# documentation only, never routed) because the spec refuses loopback addresses.
 LOCAL_SPEC = """\
 apiVersion: kubestead.io/v1alpha1
 kind: Cluster
@@ -23,17 +25,30 @@ metadata:
 spec:
   kubernetes:
     version: {version}
-    controlPlaneEndpoint: {{address: 127.0.0.10, port: 6443, provider: kube-vip}}
+    controlPlaneEndpoint: {{address: 192.0.2.10, port: 6443, provider: kube-vip}}
   network:
-    privateCIDR: 127.0.0.0/24
-    adminCIDRs: [127.0.0.0/24]
+    privateCIDR: 192.0.2.0/24
+    adminCIDRs: [192.0.2.0/24]
   ssh: {{user: root, privateKeyFile: /nonexistent}}
   hosts:
-    - {{name: cp-1, address: 127.0.0.11, role: control-plane}}
-    - {{name: cp-2, address: 127.0.0.12, role: control-plane}}
-    - {{name: cp-3, address: 127.0.0.13, role: control-plane}}
-    - {{name: worker-1, address: 127.0.0.21, role: worker}}
+    - {{name: cp-1, address: 192.0.2.11, role: control-plane}}
+    - {{name: cp-2, address: 192.0.2.12, role: control-plane}}
+    - {{name: cp-3, address: 192.0.2.13, role: control-plane}}
+    - {{name: worker-1, address: 192.0.2.21, role: worker}}
 """
+
+
+# The end-of-life rule reads today's date; every test sees this one, after the end of life of
+# 1.30 and 1.31 and before none of the supported minors' (tests that need another pass `today`).
+FIXED_TODAY = dt.date(2026, 1, 15)
+
+
+@pytest.fixture(autouse=True)
+def fixed_today(monkeypatch: pytest.MonkeyPatch) -> dt.date:
+    from kubestead.spec import rules
+
+    monkeypatch.setattr(rules, "current_date", lambda: FIXED_TODAY)
+    return FIXED_TODAY
 
 
 @pytest.fixture

@@ -17,14 +17,15 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "cluster.yaml"
 EOL_WARNING = (
     "warning: spec.kubernetes.version: Kubernetes 1.30 reached upstream end of life on "
-    "2025-06-28 — plan the upgrade to the next minor"
+    "2025-07-15 — plan the upgrade to the next minor"
 )
 
 
 def test_cli_init_prints_the_example_spec(runner: CliRunner) -> None:
     result = runner.invoke(app, ["init"])
     assert result.exit_code == 0
-    # One source of truth: the packaged starter is examples/cluster.yaml, byte for byte.
+    # One file: examples/cluster.yaml is a link to the packaged starter.
+    assert EXAMPLE.resolve() == REPO / "src" / "kubestead" / "starter.yaml"
     assert result.stdout == EXAMPLE.read_text(encoding="utf-8") == starter_text()
     assert result.stderr == ""
 
@@ -87,10 +88,6 @@ def test_cli_bundle_json_for_the_example(runner: CliRunner) -> None:
     assert result.exit_code == 0
     artifacts = json.loads(result.stdout)["artifacts"]
     images = {a["name"]: a["version"] for a in artifacts if a["kind"] == "image"}
-    calico = [
-        "node", "cni", "kube-controllers", "typha", "pod2daemon-flexvol", "csi",
-        "node-driver-registrar", "apiserver",
-    ]  # fmt: skip
     assert images == {
         "registry.k8s.io/kube-apiserver": "v1.30.3",
         "registry.k8s.io/kube-controller-manager": "v1.30.3",
@@ -100,13 +97,18 @@ def test_cli_bundle_json_for_the_example(runner: CliRunner) -> None:
         "registry.k8s.io/coredns/coredns": "v1.11.1",
         "registry.k8s.io/etcd": "3.5.12-0",
         "registry.k8s.io/pause": "3.9",
-        "quay.io/tigera/operator": "v1.34.3",
-        **{f"docker.io/calico/{name}": "v3.28.1" for name in calico},
-        "ghcr.io/kube-vip/kube-vip": "v0.8.3",
+        # the default CNI, the endpoint, the Metrics API
+        "docker.io/cloudnativelabs/kube-router": "v2.1.0",
+        "ghcr.io/kube-vip/kube-vip": "v0.9.2",
+        "registry.k8s.io/metrics-server/metrics-server": "v0.7.2",
     }
     packages = {a["name"]: a["version"] for a in artifacts if a["kind"] == "package"}
     assert packages["kubeadm"] == packages["kubelet"] == packages["kubectl"] == "1.30.3-1.1"
-    assert {"cri-tools", "kubernetes-cni", "containerd", "runc", "conntrack"} <= set(packages)
+    assert packages["cri-tools"] == "1.30.0-1.1" and packages["kubernetes-cni"] == "1.4.0-1.1"
+    # everything the roles install from the distribution, the firewall's ufw included
+    assert {"containerd", "runc", "conntrack", "chrony", "unattended-upgrades", "ufw"} <= set(
+        packages
+    )
     assert "haproxy" not in packages
     assert json.loads(result.stdout)["warnings"] == []
 
@@ -123,7 +125,23 @@ def test_cli_bundle_follows_the_choices(runner: CliRunner) -> None:
     assert "ghcr.io/kube-vip/kube-vip" not in names
     assert not any(n.startswith(("docker.io/calico/", "quay.io/tigera/")) for n in names)
     assert "coredns/etcd/pause tags for v1.31.4 were not verified" in result.stderr
-    assert "cilium-envoy" in result.stderr
+    # The L7 proxy is off by default: no Envoy image to list.
+    assert "cilium-envoy" not in result.stdout + result.stderr
+    assert not any(n.startswith("docker.io/cloudnativelabs/") for n in names)
+
+
+def test_cli_bundle_lists_calicos_operator_and_images(runner: CliRunner) -> None:
+    spec = REPO / "tests" / "specs" / "valid" / "five-control-planes-zones.yaml"
+    result = runner.invoke(app, ["bundle", "-f", str(spec), "--json"])
+    assert result.exit_code == 0
+    names = {a["name"]: a["version"] for a in json.loads(result.stdout)["artifacts"]}
+    calico = [
+        "node", "cni", "kube-controllers", "typha", "pod2daemon-flexvol", "csi",
+        "node-driver-registrar", "apiserver",
+    ]  # fmt: skip
+    assert names["quay.io/tigera/operator"] == "v1.34.3"
+    assert all(names[f"docker.io/calico/{name}"] == "v3.28.1" for name in calico)
+    assert "docker.io/cloudnativelabs/kube-router" not in names
 
 
 def test_cli_bundle_docker_runtime(runner: CliRunner) -> None:

@@ -20,7 +20,7 @@ import yaml
 from typer.testing import CliRunner
 
 from kubestead.cli import app
-from tests.harness.fixtures import TestHosts
+from testbed.fixtures import TestHosts
 
 pytestmark = [pytest.mark.hosts, pytest.mark.slow]
 

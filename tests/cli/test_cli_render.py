@@ -6,6 +6,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -17,29 +18,12 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "cluster.yaml"
 SAMPLE = REPO / "ansible" / "inventory" / "sample"
 
+# The contract is what the playbooks' guard requires (inventory_check's list) plus the format
+# version: render must write exactly that, so the two cannot drift apart.
+GUARD_DEFAULTS = REPO / "ansible" / "roles" / "inventory_check" / "defaults" / "main.yml"
 CONTRACT_GROUP_VARS = {
     "kubestead_inventory_format",
-    "kubestead_cluster_name",
-    "kubestead_kubernetes_version",
-    "kubestead_api_endpoint_address",
-    "kubestead_api_endpoint_port",
-    "kubestead_api_endpoint_provider",
-    "kubestead_pod_cidr",
-    "kubestead_service_cidr",
-    "kubestead_cluster_domain",
-    "kubestead_container_runtime",
-    "kubestead_cni",
-    "kubestead_encryption_at_rest",
-    "kubestead_pod_security_default",
-    "kubestead_private_cidr",
-    "kubestead_admin_cidrs",
-    "kubestead_firewall_enabled",
-    "kubestead_etcd_backup_schedule",
-    "kubestead_etcd_backup_retain",
-    "kubestead_etcd_backup_directory",
-    "kubestead_apt_sources",
-    "kubestead_registry_mirrors",
-    "kubestead_kubernetes_apt_source",
+    *yaml.safe_load(GUARD_DEFAULTS.read_text(encoding="utf-8"))["inventory_check_required_vars"],
 }
 
 
@@ -49,6 +33,22 @@ def files_under(directory: Path) -> dict[str, bytes]:
         for p in sorted(directory.rglob("*"))
         if p.is_file()
     }
+
+
+@pytest.mark.parametrize(
+    ("spec", "inventory"),
+    [
+        (REPO / "tests" / "ansible" / "cluster.yaml", REPO / "tests" / "ansible" / "inventory"),
+    ],
+    ids=["ansible-tests"],
+)
+def test_cli_committed_inventories_are_what_render_writes(
+    runner: CliRunner, tmp_path: Path, spec: Path, inventory: Path
+) -> None:
+    # Generated, never written by hand: `make cli-sample` renders them again.
+    result = runner.invoke(app, ["render", "-f", str(spec), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert files_under(tmp_path / "out") == files_under(inventory)
 
 
 def test_cli_sample_inventory_is_what_render_writes(runner: CliRunner, tmp_path: Path) -> None:
@@ -111,6 +111,7 @@ def test_cli_render_follows_the_inventory_contract() -> None:
     assert group_vars["kubestead_inventory_format"] == 1
     assert group_vars["kubestead_kubernetes_version"] == "v1.30.3"
     assert group_vars["kubestead_etcd_backup_schedule"] == "0 */6 * * *"
+    assert group_vars["kubestead_etcd_backup_on_calendar"] == "*-*-* 00/6:00:00"
     hosts = yaml.safe_load(files["hosts.yml"])["all"]
     assert hosts["vars"] == {
         "ansible_user": "ubuntu",
@@ -162,53 +163,121 @@ def test_cli_render_refuses_an_invalid_spec_and_writes_nothing(
     assert not (tmp_path / "out").exists()
 
 
-def test_cli_render_carries_allow_even_etcd_to_the_playbooks(
+def rendered_example(runner: CliRunner, output: Path) -> dict[str, bytes]:
+    result = runner.invoke(app, ["render", "-f", str(EXAMPLE), "-o", str(output)])
+    assert result.exit_code == 0, result.output
+    return {str(p.relative_to(output)): p.read_bytes() for p in output.rglob("*") if p.is_file()}
+
+
+def test_cli_render_leaves_an_existing_inventory_as_it_was_on_an_invalid_spec(
     runner: CliRunner, tmp_path: Path
 ) -> None:
-    # The playbooks' inventory check reads `kubestead_allow_even_etcd | default(false)`.
+    before = rendered_example(runner, tmp_path / "out")
+    spec = REPO / "tests" / "specs" / "invalid" / "even-control-planes-2.yaml"
+    result = runner.invoke(app, ["render", "-f", str(spec), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    after = {
+        str(p.relative_to(tmp_path / "out")): p.read_bytes()
+        for p in (tmp_path / "out").rglob("*")
+        if p.is_file()
+    }
+    assert after == before
+
+
+@pytest.mark.parametrize("blocker", ["group_vars", "group_vars/all.yml/"])
+def test_cli_render_is_all_or_nothing_when_a_target_cannot_be_written(
+    runner: CliRunner, tmp_path: Path, blocker: str
+) -> None:
+    # `group_vars` a file (or `all.yml` a folder): hosts.yml is written first in the render
+    # order, so a plain write would leave the new hosts.yml beside the old group vars.
+    output = tmp_path / "out"
+    output.mkdir()
+    (output / "hosts.yml").write_text("# the inventory of before\n", encoding="utf-8")
+    if blocker.endswith("/"):
+        (output / blocker).mkdir(parents=True)
+    else:
+        (output / blocker).write_text("not a folder\n", encoding="utf-8")
+    listing = sorted(str(p.relative_to(output)) for p in output.rglob("*"))
+    result = runner.invoke(app, ["render", "-f", str(EXAMPLE), "-o", str(output)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1].startswith(
+        f"error: {output}: cannot write the inventory ("
+    )
+    assert (output / "hosts.yml").read_text(encoding="utf-8") == "# the inventory of before\n"
+    # No temporary file or half-made folder is left behind.
+    assert sorted(str(p.relative_to(output)) for p in output.rglob("*")) == listing
+
+
+def test_cli_allow_even_etcd_decides_validation_not_the_inventory(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    # The CLI is the one validator: the flag lets an even control-plane count through
+    # validation, and the inventory it writes is the one any spec gets (no flag in it).
     spec = REPO / "tests" / "specs" / "invalid" / "even-control-planes-4.yaml"
+    refused = runner.invoke(app, ["render", "-f", str(spec), "-o", str(tmp_path / "no")])
+    assert refused.exit_code == 1 and not (tmp_path / "no").exists()
     out = tmp_path / "out"
     result = runner.invoke(app, ["render", "-f", str(spec), "-o", str(out), "--allow-even-etcd"])
     assert result.exit_code == 0, result.output
     group_vars = yaml.safe_load((out / "group_vars" / "all.yml").read_text(encoding="utf-8"))
-    assert group_vars["kubestead_allow_even_etcd"] is True
-    assert set(group_vars) == CONTRACT_GROUP_VARS | {"kubestead_allow_even_etcd"}
+    assert set(group_vars) == CONTRACT_GROUP_VARS
 
 
-def test_cli_render_omits_allow_even_etcd_without_the_flag(
+def _spec_with_overlay(tmp_path: Path, overlay_text: str | None) -> Path:
+    spec = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    if overlay_text is not None:
+        spec["spec"]["inventoryOverlay"] = "test-hosts.yml"
+        (tmp_path / "test-hosts.yml").write_text(overlay_text, encoding="utf-8")
+    target = tmp_path / "cluster.yaml"
+    target.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    return target
+
+
+def test_cli_render_gives_the_overlay_to_the_cluster_hosts(
     runner: CliRunner, tmp_path: Path
 ) -> None:
-    for name, flags in (("plain", []), ("flag", ["--allow-even-etcd"])):
-        result = runner.invoke(
-            app, ["render", "-f", str(EXAMPLE), "-o", str(tmp_path / name), *flags]
-        )
-        assert result.exit_code == 0, result.output
-    plain = (tmp_path / "plain" / "group_vars" / "all.yml").read_text(encoding="utf-8")
-    assert "kubestead_allow_even_etcd" not in plain
-    assert files_under(tmp_path / "plain") == files_under(SAMPLE)
-    flagged = (tmp_path / "flag" / "group_vars" / "all.yml").read_text(encoding="utf-8")
-    assert yaml.safe_load(flagged) == {**yaml.safe_load(plain), "kubestead_allow_even_etcd": True}
-    # hosts.yml does not depend on the flag.
-    assert (tmp_path / "flag" / "hosts.yml").read_bytes() == (SAMPLE / "hosts.yml").read_bytes()
+    overlay = "container_runtime_restrict_oom_score_adj: true\npreflight_allow_debian: true\n"
+    spec = _spec_with_overlay(tmp_path, overlay)
+    out = tmp_path / "inventory"
+    result = runner.invoke(app, ["render", "-f", str(spec), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    written = (out / "group_vars" / "k8s_cluster.yml").read_text(encoding="utf-8")
+    assert written.splitlines()[0] == (
+        "# Generated by kubestead render from test-hosts.yml "
+        "(spec.inventoryOverlay of cluster.yaml); do not edit."
+    )
+    assert yaml.safe_load(written) == {
+        "container_runtime_restrict_oom_score_adj": True,
+        "preflight_allow_debian": True,
+    }
+    # The contract stays in all.yml, untouched by the overlay.
+    assert "preflight_allow_debian" not in (out / "group_vars" / "all.yml").read_text()
+    # Dropped from the spec, the overlay leaves the inventory on the next render.
+    plain = _spec_with_overlay(tmp_path, None)
+    assert runner.invoke(app, ["render", "-f", str(plain), "-o", str(out)]).exit_code == 0
+    assert not (out / "group_vars" / "k8s_cluster.yml").exists()
 
 
-def test_cli_apply_render_phase_passes_allow_even_etcd(tmp_path: Path) -> None:
-    from kubestead.phases import Context
-    from kubestead.phases.render import Render
-    from kubestead.terminal import Terminal
-
-    cluster = validate_text(EXAMPLE.read_text(encoding="utf-8")).cluster
-    assert cluster is not None
-    for allow in (False, True):
-        ctx = Context(
-            term=Terminal(),
-            spec=EXAMPLE,
-            ansible_dir=tmp_path,
-            allow_even_etcd=allow,
-            cluster=cluster,
-        )
-        Render().run(ctx)
-        group_vars = yaml.safe_load(ctx.inventory["group_vars/all.yml"])
-        assert ("kubestead_allow_even_etcd" in group_vars) is allow
-        if allow:
-            assert group_vars["kubestead_allow_even_etcd"] is True
+@pytest.mark.parametrize(
+    ("overlay", "message"),
+    [
+        ("- a list\n", "the document is a list, not a mapping"),
+        ("key: [unclosed\n", "YAML syntax error"),
+        ("bad-name: 1\n", "`bad-name` is not an Ansible variable name"),
+        ("kubestead_cni: cilium\n", "`kubestead_cni` is a variable of the spec's contract"),
+        ("x: 1\nx: 2\n", "duplicate key"),
+        ("padding: '" + "x" * 70_000 + "'\n", "larger than 64 KiB"),
+    ],
+    ids=["not-a-mapping", "yaml-error", "bad-name", "contract", "duplicate", "too-large"],
+)
+def test_cli_refuses_a_bad_overlay_in_one_line(
+    runner: CliRunner, tmp_path: Path, overlay: str, message: str
+) -> None:
+    spec = _spec_with_overlay(tmp_path, overlay)
+    result = runner.invoke(app, ["render", "-f", str(spec), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert len(errors) == 1, result.stderr
+    assert "spec.inventoryOverlay: test-hosts.yml" in errors[0] and message in errors[0]
+    assert not (tmp_path / "out").exists()
+    assert "Traceback" not in result.output

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -80,12 +80,31 @@ def print_issues(term: Terminal, spec: Path, issues: list[Issue]) -> None:
             term.warning(text)
 
 
-def inventory_for(term: Terminal, spec: Path) -> tuple[Cluster, dict[str, str]]:
-    """The validated spec and its rendered inventory (in memory)."""
-    from kubestead.render import render
+@contextlib.contextmanager
+def on_hosts(spec: Path) -> Iterator[tuple[Terminal, Cluster, dict[str, str]]]:
+    """How every command that acts on hosts opens: its terminal, spec and inventory (in memory).
 
-    cluster = load_cluster(term, spec)
-    return cluster, render(cluster, spec.name)
+    Validating and rendering run inside `user_errors` like the body does, so a problem in either
+    is one line on stderr as well.
+    """
+    term = Terminal()
+    with user_errors(term):
+        cluster = load_cluster(term, spec)
+        yield term, cluster, render_inventory(cluster, spec)
+
+
+def render_inventory(cluster: Cluster, spec: Path) -> dict[str, str]:
+    """The inventory of a validated spec, its overlay included (relative path -> content)."""
+    from kubestead.render import render
+    from kubestead.spec.overlay import load_overlay, overlay_file
+
+    named = cluster.spec.inventory_overlay
+    overlay: dict[str, object] = {}
+    if named is not None:
+        overlay, problems = load_overlay(overlay_file(spec, named), named)
+        if problems:  # changed since it was validated
+            raise KubesteadError(problems[0].render(str(spec)))
+    return render(cluster, spec.name, overlay=overlay, overlay_name=named or "")
 
 
 def confirm(question: str, yes: bool) -> None:
@@ -101,6 +120,33 @@ def playbook_path(ansible_dir: Path, name: str) -> Path:
 def packaged_playbook(name: str) -> Path:
     """A playbook the CLI ships itself (probe, status, kubeconfig fetch, snapshot upload)."""
     return Path(__file__).resolve().parent.parent / "playbooks" / name
+
+
+def play(
+    term: Terminal,
+    ansible_dir: Path,
+    playbook: Path,
+    inventory: dict[str, str],
+    title: str,
+    *,
+    extravars: dict[str, Any] | None = None,
+    limit: str | None = None,
+    check: bool = False,
+) -> RunSummary:
+    """Run one playbook under `title`, print its summary, and stop on the first failure.
+
+    Every command that acts on hosts goes through here, so an option added to the request
+    reaches them all; only the read-only probe calls `run_playbook` itself, because it reads
+    its answer rather than reporting it.
+    """
+    from kubestead.runner import PlaybookRequest
+
+    request = PlaybookRequest(
+        playbook, inventory, limit=limit, check=check, extravars=extravars or {}
+    )
+    summary = run_playbook(term, ansible_dir, request, title)
+    report(term, summary)
+    return summary
 
 
 def run_playbook(

@@ -12,13 +12,10 @@ from kubestead.commands._shared import (
     DEFAULT_SPEC,
     AnsibleDir,
     SpecOption,
-    inventory_for,
+    on_hosts,
+    play,
     playbook_path,
-    report,
-    run_playbook,
-    user_errors,
 )
-from kubestead.terminal import Terminal
 
 OutputDir = Annotated[
     Path | None, typer.Option("--output", "-o", help="Folder (default ./backups/NAME/).")
@@ -31,18 +28,11 @@ def backup(
     ansible_dir: AnsibleDir = DEFAULT_ANSIBLE_DIR,
 ) -> None:
     """Take an etcd snapshot on every control plane now and copy them here."""
-    from kubestead.runner import PlaybookRequest
-
-    term = Terminal()
-    cluster, inventory = inventory_for(term, spec)
-    target = (output or Path("backups") / cluster.metadata.name).resolve()
-    with user_errors(term):
+    with on_hosts(spec) as (term, cluster, inventory):
+        target = (output or Path("backups") / cluster.metadata.name).resolve()
         target.mkdir(parents=True, exist_ok=True)
         # backup.yml fetches each host's newest snapshot to <backup_fetch_dir>/<host>/.
-        request = PlaybookRequest(
-            playbook_path(ansible_dir, "backup.yml"),
-            inventory,
-            extravars={"backup_fetch_dir": str(target)},
-        )
-        report(term, run_playbook(term, ansible_dir, request, "etcd snapshot"))
+        playbook = playbook_path(ansible_dir, "backup.yml")
+        extravars = {"backup_fetch_dir": str(target)}
+        play(term, ansible_dir, playbook, inventory, "etcd snapshot", extravars=extravars)
     term.success(f"snapshots copied to {target}/<host>/")

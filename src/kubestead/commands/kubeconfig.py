@@ -13,13 +13,10 @@ from kubestead.commands._shared import (
     DEFAULT_SPEC,
     AnsibleDir,
     SpecOption,
-    inventory_for,
+    on_hosts,
     packaged_playbook,
-    report,
-    run_playbook,
-    user_errors,
+    play,
 )
-from kubestead.terminal import Terminal
 
 OutputFile = Annotated[
     Path | None, typer.Option("--output", "-o", help="Where to write (default ./NAME.kubeconfig).")
@@ -33,18 +30,16 @@ def kubeconfig(
 ) -> None:
     """Write the admin kubeconfig: mode 0600, server = the API endpoint."""
     from kubestead.kubeconfig import rewrite_server, write_private
-    from kubestead.runner import PlaybookRequest
 
-    term = Terminal()
-    cluster, inventory = inventory_for(term, spec)
-    target = output or Path(f"{cluster.metadata.name}.kubeconfig")
-    endpoint = cluster.spec.kubernetes.control_plane_endpoint
     # The fetched admin.conf lives only in this temporary folder, removed on the way out.
-    with user_errors(term), tempfile.TemporaryDirectory(prefix="kubestead-kubeconfig-") as temp:
-        request = PlaybookRequest(
-            packaged_playbook("kubeconfig.yml"), inventory, extravars={"kubestead_fetch_to": temp}
-        )
-        report(term, run_playbook(term, ansible_dir, request, "fetch the admin kubeconfig"))
+    with (
+        on_hosts(spec) as (term, cluster, inventory),
+        tempfile.TemporaryDirectory(prefix="kubestead-kubeconfig-") as temp,
+    ):
+        target = output or Path(f"{cluster.metadata.name}.kubeconfig")
+        endpoint = cluster.spec.kubernetes.control_plane_endpoint
+        playbook, fetch = packaged_playbook("kubeconfig.yml"), {"kubestead_fetch_to": temp}
+        play(term, ansible_dir, playbook, inventory, "fetch the admin kubeconfig", extravars=fetch)
         fetched = (Path(temp) / "admin.conf").read_text(encoding="utf-8")
         write_private(target, rewrite_server(fetched, endpoint.address, endpoint.port))
     term.success(f"wrote {target} (mode 0600) — export KUBECONFIG={target.resolve()}")

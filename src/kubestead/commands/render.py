@@ -12,6 +12,7 @@ from kubestead.commands._shared import (
     AllowEvenEtcd,
     SpecOption,
     load_cluster,
+    render_inventory,
     user_errors,
 )
 from kubestead.terminal import Terminal
@@ -26,7 +27,7 @@ def render(
     output: OutputDir = Path("inventory"),
     allow_even_etcd: AllowEvenEtcd = False,
 ) -> None:
-    """Write hosts.yml and group_vars/all.yml, byte-for-byte deterministic."""
+    """Write hosts.yml and group_vars/ (all.yml, and the overlay's), byte-for-byte deterministic."""
     from kubestead import render as rendering
     from kubestead.errors import KubesteadError
 
@@ -34,7 +35,7 @@ def render(
     cluster = load_cluster(term, spec, allow_even_etcd=allow_even_etcd)
     with user_errors(term):
         try:
-            files = rendering.render(cluster, spec.name, allow_even_etcd=allow_even_etcd)
+            files = render_inventory(cluster, spec)
             written = rendering.write(files, output)
         except OSError as error:
             raise KubesteadError(

@@ -13,14 +13,11 @@ from kubestead.commands._shared import (
     SpecOption,
     YesOption,
     confirm,
-    inventory_for,
+    on_hosts,
+    play,
     playbook_path,
-    report,
-    run_playbook,
-    user_errors,
 )
 from kubestead.errors import KubesteadError
-from kubestead.terminal import Terminal
 
 HostOption = Annotated[
     str | None,
@@ -35,30 +32,21 @@ def reset(
     ansible_dir: AnsibleDir = DEFAULT_ANSIBLE_DIR,
 ) -> None:
     """Destroy the cluster (kubeadm reset everywhere), or remove one host with --host."""
-    from kubestead.runner import PlaybookRequest
-
-    term = Terminal()
-    cluster, inventory = inventory_for(term, spec)
-    with user_errors(term):
+    with on_hosts(spec) as (term, cluster, inventory):
         if host is None:
             names = ", ".join(h.name for h in cluster.spec.hosts)
             confirm(f"Destroy cluster {cluster.metadata.name} on {names}?", yes)
             # reset.yml refuses to run without reset_confirm=yes: the question above asked it.
-            request = PlaybookRequest(
-                playbook_path(ansible_dir, "reset.yml"),
-                inventory,
-                extravars={"reset_confirm": "yes"},
-            )
+            playbook, extravars = "reset.yml", {"reset_confirm": "yes"}
         else:
             if host not in {h.name for h in cluster.spec.hosts}:
                 raise KubesteadError(f"--host {host}: not in spec.hosts — use one of its names")
             confirm(f"Drain, remove and reset {host} of cluster {cluster.metadata.name}?", yes)
             # A single host goes through remove-node.yml: resetting a member in place would
             # leave a dead etcd member and Node object behind.
-            request = PlaybookRequest(
-                playbook_path(ansible_dir, "remove-node.yml"), inventory, extravars={"node": host}
-            )
-        report(term, run_playbook(term, ansible_dir, request, request.playbook.name))
+            playbook, extravars = "remove-node.yml", {"node": host}
+        path = playbook_path(ansible_dir, playbook)
+        play(term, ansible_dir, path, inventory, playbook, extravars=extravars)
     if host:
         term.success(f"removed {host} — now delete it from spec.hosts")
     else:

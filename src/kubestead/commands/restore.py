@@ -14,15 +14,12 @@ from kubestead.commands._shared import (
     SpecOption,
     YesOption,
     confirm,
-    inventory_for,
+    on_hosts,
     packaged_playbook,
+    play,
     playbook_path,
-    report,
-    run_playbook,
-    user_errors,
 )
 from kubestead.errors import KubesteadError
-from kubestead.terminal import Terminal
 
 SnapshotOption = Annotated[
     Path, typer.Option("--snapshot", help="The snapshot file here (e.g. from `kubestead backup`).")
@@ -38,11 +35,7 @@ def restore(
     ansible_dir: AnsibleDir = DEFAULT_ANSIBLE_DIR,
 ) -> None:
     """Restore etcd from a snapshot: the whole cluster returns to that moment."""
-    from kubestead.runner import PlaybookRequest
-
-    term = Terminal()
-    cluster, inventory = inventory_for(term, spec)
-    with user_errors(term):
+    with on_hosts(spec) as (term, cluster, inventory):
         if not snapshot.is_file():
             raise KubesteadError(f"{snapshot}: no such snapshot file — pass --snapshot FILE")
         confirm(
@@ -51,19 +44,10 @@ def restore(
             yes,
         )
         # restore.yml reads the snapshot on the first control plane: upload it there first.
-        upload = PlaybookRequest(
-            packaged_playbook("upload-snapshot.yml"),
-            inventory,
-            extravars={
-                "kubestead_snapshot": str(snapshot.resolve()),
-                "kubestead_upload": UPLOAD_PATH,
-            },
-        )
-        report(term, run_playbook(term, ansible_dir, upload, "upload the snapshot"))
-        request = PlaybookRequest(
-            playbook_path(ansible_dir, "restore.yml"),
-            inventory,
-            extravars={"restore_snapshot": UPLOAD_PATH, "restore_confirm": "yes"},
-        )
-        report(term, run_playbook(term, ansible_dir, request, "etcd restore"))
+        upload = {"kubestead_snapshot": str(snapshot.resolve()), "kubestead_upload": UPLOAD_PATH}
+        uploader = packaged_playbook("upload-snapshot.yml")
+        play(term, ansible_dir, uploader, inventory, "upload the snapshot", extravars=upload)
+        restored = {"restore_snapshot": UPLOAD_PATH, "restore_confirm": "yes"}
+        playbook = playbook_path(ansible_dir, "restore.yml")
+        play(term, ansible_dir, playbook, inventory, "etcd restore", extravars=restored)
     term.success(f"restored cluster {cluster.metadata.name} from {snapshot}")

@@ -10,13 +10,10 @@ from kubestead.commands._shared import (
     AnsibleDir,
     JsonOption,
     SpecOption,
-    inventory_for,
+    on_hosts,
     packaged_playbook,
-    report,
-    run_playbook,
-    user_errors,
+    play,
 )
-from kubestead.terminal import Terminal
 
 
 def status(
@@ -27,15 +24,11 @@ def status(
     """Nodes, etcd members and their health, certificate expiry, age of the last backup."""
     from rich.table import Table
 
-    from kubestead.runner import PlaybookRequest
     from kubestead.status import REPORT_TASK, condense
 
-    term = Terminal()
-    _, inventory = inventory_for(term, spec)
-    with user_errors(term):
-        request = PlaybookRequest(packaged_playbook("status.yml"), inventory)
-        summary = run_playbook(term, ansible_dir, request, "read the cluster status")
-        report(term, summary)
+    with on_hosts(spec) as (term, _, inventory):
+        playbook = packaged_playbook("status.yml")
+        summary = play(term, ansible_dir, playbook, inventory, "read the cluster status")
     result = condense(summary.results.get(REPORT_TASK, []), dt.datetime.now(dt.UTC))
     if json:
         term.json(result)

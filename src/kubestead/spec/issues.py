@@ -21,6 +21,17 @@ def escape(text: str) -> str:
     return "".join(repr(ch)[1:-1] if unicodedata.category(ch) in _BREAKING else ch for ch in text)
 
 
+# A value echoed in a message is cut to this many characters: a spec can hold a huge string (or
+# an alias that expands to one), and a message must stay one readable line.
+SHOWN_CHARACTERS = 60
+
+
+def shown(text: str) -> str:
+    """A user's value as a message echoes it: on one line, and cut short when long."""
+    text = escape(text)
+    return text if len(text) <= SHOWN_CHARACTERS else text[: SHOWN_CHARACTERS - 1] + "…"
+
+
 def dotted(path: Path_) -> str:
     """`("spec", "hosts", 1, "address")` -> `spec.hosts[1].address`, keys escaped."""
     text = ""
@@ -28,7 +39,7 @@ def dotted(path: Path_) -> str:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            text += f".{escape(part)}" if text else escape(str(part))
+            text += f".{shown(part)}" if text else shown(str(part))
     return text
 
 

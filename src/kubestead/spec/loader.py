@@ -17,6 +17,12 @@ from kubestead.spec.issues import Issue, Path_
 
 # Deeper documents are not cluster specs; the limit also keeps the walk off Python's stack limit.
 MAX_DEPTH = 64
+# A spec of a thousand hosts is about 100 KiB; anything near these limits is not a cluster spec,
+# and refusing it up front bounds the time and memory every later step spends.
+MAX_BYTES = 1024 * 1024
+# Values the document holds once its aliases are expanded: a "billion laughs" document is a few
+# lines that expand to billions of values, which validation and messages would then walk.
+MAX_VALUES = 100_000
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,20 @@ def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int], seen: set[int])
             _walk(item, (*path, index), lines, seen)
 
 
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many values `node` holds with every alias expanded; linear in the written nodes."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    size = 1
+    if isinstance(node, yaml.MappingNode):
+        size += sum(_expanded_size(v, sizes) for _, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded_size(item, sizes) for item in node.value)
+    sizes[id(node)] = size
+    return size
+
+
 def _mark_line(error: yaml.YAMLError) -> int:
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     return int(mark.line) + 1 if mark is not None else 1
@@ -83,6 +103,8 @@ def _mark_line(error: yaml.YAMLError) -> int:
 
 def loads(text: str) -> Document:
     """Parse one YAML document into plain data plus the line of every field path."""
+    if len(text) > MAX_BYTES:
+        raise LoadError(_too_large())
     loader: yaml.SafeLoader | None = None
     try:
         # The constructor already reads the stream: a control character fails right here.
@@ -94,6 +116,15 @@ def loads(text: str) -> Document:
             )
         lines: dict[Path_, int] = {(): node.start_mark.line + 1}
         _walk(node, (), lines, set())
+        if _expanded_size(node, {}) > MAX_VALUES:
+            raise LoadError(
+                Issue(
+                    path=(),
+                    message=f"its YAML aliases expand to more than {MAX_VALUES:,} values — "
+                    "write the values out instead of nesting aliases",
+                    line=1,
+                )
+            )
         data = loader.construct_document(node)  # type: ignore[no-untyped-call]  # no stub
     except yaml.YAMLError as error:
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
@@ -124,10 +155,24 @@ def loads(text: str) -> Document:
     return Document(data=data, lines=lines)
 
 
+def _too_large() -> Issue:
+    return Issue(
+        path=(),
+        message=f"is larger than {MAX_BYTES // 1024} KiB, which no cluster spec needs — pass "
+        "the cluster spec itself",
+    )
+
+
 def load(path: Path) -> Document:
     """Read and parse `path`; every failure is a LoadError with one line for the user."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            # Read one byte past the limit: a huge file (or an endless one like /dev/zero) is
+            # refused without reading it whole.
+            raw = handle.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:
+            raise LoadError(_too_large())
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise LoadError(
             Issue(

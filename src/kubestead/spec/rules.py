@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import ipaddress
+import posixpath
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from kubestead import versions
-from kubestead.spec.issues import Issue
+from kubestead.spec.issues import Issue, shown
 from kubestead.spec.models import Cluster
 
 Rule = Callable[[Cluster, "Options"], Iterator[Issue]]
 
 
+def current_date() -> dt.date:
+    """Today, for the end-of-life rule; tests replace it so no result depends on the calendar."""
+    return dt.date.today()
+
+
 class Options:
     def __init__(self, *, allow_even_etcd: bool = False, today: dt.date | None = None) -> None:
         self.allow_even_etcd = allow_even_etcd
-        self.today = today or dt.date.today()
+        self.today = today or current_date()
 
 
 HOSTS = ("spec", "hosts")
@@ -164,14 +172,149 @@ def endpoint(cluster: Cluster, options: Options) -> Iterator[Issue]:
             )
 
 
+def _address_problem(address: str, cluster: Cluster) -> str | None:
+    """Why an address cannot be a host's or the endpoint's, or None."""
+    ip = ipaddress.IPv4Address(address)
+    private = ipaddress.IPv4Network(cluster.spec.network.private_cidr)
+    if ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_unspecified:
+        kind = next(
+            kind
+            for kind, flag in (
+                ("loopback", ip.is_loopback),
+                ("link-local", ip.is_link_local),
+                ("multicast", ip.is_multicast),
+                ("unspecified", ip.is_unspecified),
+            )
+            if flag
+        )
+        return f"{address} is a {kind} address — use the host's address on the private network"
+    if private.prefixlen < 31 and ip in (private.network_address, private.broadcast_address):
+        which = "network" if ip == private.network_address else "broadcast"
+        return f"{address} is the {which} address of {private} — use a host address inside it"
+    for name, cidr in (
+        ("podCIDR", cluster.spec.kubernetes.pod_cidr),
+        ("serviceCIDR", cluster.spec.kubernetes.service_cidr),
+    ):
+        if ip in ipaddress.IPv4Network(cidr):
+            return (
+                f"{address} is inside spec.kubernetes.{name} ({cidr}), which the cluster routes "
+                "itself — use an address of the private network outside it"
+            )
+    return None
+
+
+def usable_addresses(cluster: Cluster, options: Options) -> Iterator[Issue]:
+    for index, host in enumerate(cluster.spec.hosts):
+        problem = _address_problem(host.address, cluster)
+        if problem:
+            yield Issue((*HOSTS, index, "address"), problem)
+    ep = cluster.spec.kubernetes.control_plane_endpoint
+    problem = _address_problem(ep.address, cluster)
+    if problem:
+        yield Issue(("spec", "kubernetes", "controlPlaneEndpoint", "address"), problem)
+
+
+# kubeadm gives every node a /24 of the pod network (the controller manager's node CIDR mask).
+NODE_POD_PREFIX = 24
+# kube-apiserver refuses an IPv4 service range with more than 2^20 addresses.
+WIDEST_SERVICE_PREFIX = 12
+
+
+def network_sizes(cluster: Cluster, options: Options) -> Iterator[Issue]:
+    pods = ipaddress.IPv4Network(cluster.spec.kubernetes.pod_cidr)
+    nodes = len(cluster.spec.hosts)
+    room = 2 ** (NODE_POD_PREFIX - pods.prefixlen) if pods.prefixlen <= NODE_POD_PREFIX else 0
+    if room < nodes:
+        yield Issue(
+            ("spec", "kubernetes", "podCIDR"),
+            f"{pods} holds {room} node ranges of /{NODE_POD_PREFIX} (kubeadm gives each node one) "
+            f"for {nodes} hosts — use a /16 such as 10.244.0.0/16",
+        )
+    services = ipaddress.IPv4Network(cluster.spec.kubernetes.service_cidr)
+    if services.prefixlen < WIDEST_SERVICE_PREFIX:
+        yield Issue(
+            ("spec", "kubernetes", "serviceCIDR"),
+            f"{services} is wider than kube-apiserver accepts (/{WIDEST_SERVICE_PREFIX} at most) "
+            "— use a /12 or narrower, such as 10.96.0.0/12",
+        )
+
+
+# Folders a backup must never be written into: the root, the system's own, and temp folders
+# anyone can write to (another user could plant or read snapshots there).
+SYSTEM_FOLDERS = frozenset(
+    {"/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/root", "/run", "/sbin",
+     "/sys", "/usr", "/var", "/var/lib", "/var/log", "/home", "/opt", "/srv", "/mnt", "/media"}
+)  # fmt: skip
+# The temp folders named to be refused, not used.
+WORLD_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm")  # noqa: S108
+
+
+def backup_directory(cluster: Cluster, options: Options) -> Iterator[Issue]:
+    folder = posixpath.normpath(cluster.spec.etcd_backup.directory)
+    written = shown(cluster.spec.etcd_backup.directory)
+    path = ("spec", "etcdBackup", "directory")
+    if folder in SYSTEM_FOLDERS:
+        yield Issue(
+            path,
+            f"`{written}` is a system folder; retention deletes old snapshots in it — use a "
+            "folder of its own such as /var/backups/etcd",
+        )
+    elif any(folder == temp or folder.startswith(f"{temp}/") for temp in WORLD_WRITABLE):
+        yield Issue(
+            path,
+            f"`{written}` is in a folder anyone can write to, and is emptied at boot — use a "
+            "folder of its own such as /var/backups/etcd",
+        )
+
+
+def _key_start(key: Path) -> bytes:
+    """The first bytes of the key file (empty when it does not exist here)."""
+    if key.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a folder")
+    if not key.is_file():
+        return b""
+    with key.open("rb") as handle:
+        return handle.read(16)
+
+
+def private_key(cluster: Cluster, options: Options) -> Iterator[Issue]:
+    """A public key or an unreadable file fails at the first SSH connection: refuse it now.
+    A missing file is not refused: a spec is often validated away from the admin machine."""
+    written = shown(cluster.spec.ssh.private_key_file)
+    path = ("spec", "ssh", "privateKeyFile")
+    key = Path(cluster.spec.ssh.private_key_file).expanduser()
+    try:
+        start = _key_start(key)
+    except OSError as error:
+        yield Issue(
+            path,
+            f"`{written}` cannot be read ({error.strerror}) — ansible-runner reads it as you: "
+            "point at a private key file you can read",
+        )
+        return
+    # OpenSSH public keys start with their type; private keys with "-----BEGIN".
+    if key.name.endswith(".pub") or start.startswith((b"ssh-", b"ecdsa-sha2-", b"sk-")):
+        yield Issue(
+            path,
+            f"`{written}` is a public key — name the private key (the file without .pub)",
+        )
+
+
 def version(cluster: Cluster, options: Options) -> Iterator[Issue]:
     text = cluster.spec.kubernetes.version
-    major, minor, _ = (int(p) for p in text[1:].split("."))
+    major, minor, patch = (int(p) for p in text[1:].split("."))
     path = ("spec", "kubernetes", "version")
     if (major, minor) not in versions.SUPPORTED_MINORS:
         yield Issue(
             path,
             f"{text} is not supported — use a version from {versions.SUPPORTED_RANGE_TEXT}",
+        )
+        return
+    final = versions.FINAL_PATCH.get((major, minor))
+    if final is not None and patch > final:
+        yield Issue(
+            path,
+            f"{text} does not exist — the last {major}.{minor} release is v{major}.{minor}.{final}",
         )
         return
     eol = versions.END_OF_LIFE[(major, minor)]
@@ -220,11 +363,15 @@ RULES: tuple[Rule, ...] = (
     unique_hosts,
     reserved_names,
     hosts_in_private_network,
+    usable_addresses,
     cidrs_do_not_overlap,
+    network_sizes,
     endpoint,
     version,
     zones,
     firewall_admin,
+    backup_directory,
+    private_key,
 )
 
 

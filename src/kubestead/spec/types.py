@@ -6,6 +6,7 @@ wrote; the check parses it and refuses it with a message that says what to write
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 from typing import Annotated
@@ -13,7 +14,9 @@ from typing import Annotated
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
-from kubestead.spec.issues import escape
+from kubestead import versions
+from kubestead.cron import CronError, to_oncalendar
+from kubestead.spec.issues import escape, shown
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _SEMVER_V = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
@@ -33,7 +36,7 @@ def _fail(message: str) -> PydanticCustomError:
 def check_dns1123_label(value: str) -> str:
     if not _DNS1123_LABEL.match(value):
         raise _fail(
-            f"`{escape(value)}` is not a DNS-1123 label — use at most 63 lower-case letters, "
+            f"`{shown(value)}` is not a DNS-1123 label — use at most 63 lower-case letters, "
             "digits and '-', starting and ending with a letter or digit"
         )
     return value
@@ -44,7 +47,7 @@ def check_ipv4(value: str) -> str:
         ipaddress.IPv4Address(value)
     except ValueError:
         raise _fail(
-            f"`{escape(value)}` is not an IPv4 address — write a dotted quad such as 10.0.0.11"
+            f"`{shown(value)}` is not an IPv4 address — write a dotted quad such as 10.0.0.11"
         ) from None
     return value
 
@@ -54,24 +57,23 @@ def check_cidr(value: str) -> str:
         ipaddress.IPv4Network(value, strict=False)
     except ValueError:
         raise _fail(
-            f"`{escape(value)}` is not an IPv4 CIDR — write a network such as 10.0.0.0/24"
+            f"`{shown(value)}` is not an IPv4 CIDR — write a network such as 10.0.0.0/24"
         ) from None
     if "/" not in value:
         raise _fail(
-            f"`{escape(value)}` has no prefix length — write it as a CIDR such as "
-            f"{escape(value)}/24"
+            f"`{shown(value)}` has no prefix length — write it as a CIDR such as {shown(value)}/24"
         )
     network = ipaddress.IPv4Network(value, strict=False)
     if str(network) != value:
-        raise _fail(f"`{escape(value)}` has host bits set — did you mean {network}?")
+        raise _fail(f"`{shown(value)}` has host bits set — did you mean {network}?")
     return value
 
 
 def check_semver_v(value: str) -> str:
     if not _SEMVER_V.match(value):
         raise _fail(
-            f"`{escape(value)}` is not a version of the form vMAJOR.MINOR.PATCH — write it like "
-            "v1.30.3"
+            f"`{shown(value)}` is not a version of the form vMAJOR.MINOR.PATCH — write it like "
+            f"{versions.TESTED_KUBERNETES_VERSION}"
         )
     return value
 
@@ -82,7 +84,7 @@ def check_label_key(value: str) -> str:
         not _LABEL_NAME.match(name)
     ):
         raise _fail(
-            f"`{escape(value)}` is not a Kubernetes label key — use [prefix/]name, the name at "
+            f"`{shown(value)}` is not a Kubernetes label key — use [prefix/]name, the name at "
             "most 63 letters, digits, '-', '_' or '.'"
         )
     return value
@@ -91,48 +93,47 @@ def check_label_key(value: str) -> str:
 def check_label_value(value: str) -> str:
     if not _LABEL_VALUE.match(value):
         raise _fail(
-            f"`{escape(value)}` is not a Kubernetes label value — use at most 63 letters, digits, "
+            f"`{shown(value)}` is not a Kubernetes label value — use at most 63 letters, digits, "
             "'-', '_' or '.', starting and ending with a letter or digit"
         )
     return value
 
 
-# Ranges of the five cron fields: minute, hour, day of month, month, day of week.
-_CRON_FIELDS = (
-    ("minute", 0, 59),
-    ("hour", 0, 23),
-    ("day", 1, 31),
-    ("month", 1, 12),
-    ("weekday", 0, 7),
-)
-_CRON_PART = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?$")
-
-
-def _cron_field_ok(text: str, low: int, high: int) -> bool:
-    for part in text.split(","):
-        match = _CRON_PART.match(part)
-        if not match:
-            return False
-        base, _, step = part.partition("/")
-        if step and int(step) == 0:
-            return False
-        if base != "*":
-            start, _, end = base.partition("-")
-            numbers = [int(start)] + ([int(end)] if end else [])
-            if any(n < low or n > high for n in numbers) or numbers != sorted(numbers):
-                return False
-    return True
-
-
 def check_cron(value: str) -> str:
-    fields = value.split()
-    if len(fields) != 5 or not all(
-        _cron_field_ok(text, low, high)
-        for text, (_, low, high) in zip(fields, _CRON_FIELDS, strict=True)
-    ):
+    # The converter the backup timer uses decides: a schedule accepted here is one it runs.
+    try:
+        to_oncalendar(value)
+    except CronError as error:
         raise _fail(
-            f'`{escape(value)}` is not a five-field cron schedule — write it like "0 */6 * * *" '
-            "(minute hour day month weekday, numbers, ranges, lists and steps)"
+            f"`{shown(value)}` is not a schedule the backup timer can run: {escape(str(error))} "
+            '— write five cron fields like "0 */6 * * *" (numbers, lists, ranges, steps)'
+        ) from None
+    return value
+
+
+def check_subject_alt_name(value: str) -> str:
+    # What an x509 certificate can name and kubeadm writes as a SAN: an IP address or a DNS
+    # name (a leading `*.` for a wildcard).
+    with contextlib.suppress(ValueError):
+        ipaddress.ip_address(value)
+        return value
+    name = value.removeprefix("*.")
+    if len(value) > 253 or not _DNS1123_SUBDOMAIN.match(name):
+        raise _fail(
+            f"`{shown(value)}` is neither an IP address nor a DNS name — write an address such "
+            "as 203.0.113.10 or a lower-case name such as api.example.com"
+        )
+    return value
+
+
+_MIRROR_URL = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+
+
+def check_mirror_url(value: str) -> str:
+    if value and (not _MIRROR_URL.match(value) or value.endswith("/")):
+        raise _fail(
+            f"`{shown(value)}` is not a mirror's base URL — write http(s)://host[:port][/path] "
+            "without a trailing slash, such as http://10.0.0.5:8080/files"
         )
     return value
 
@@ -144,3 +145,5 @@ SemverV = Annotated[str, AfterValidator(check_semver_v)]
 LabelKey = Annotated[str, AfterValidator(check_label_key)]
 LabelValue = Annotated[str, AfterValidator(check_label_value)]
 Cron = Annotated[str, AfterValidator(check_cron)]
+MirrorURL = Annotated[str, AfterValidator(check_mirror_url)]
+SubjectAltName = Annotated[str, AfterValidator(check_subject_alt_name)]

@@ -10,9 +10,11 @@ from pydantic import ValidationError
 
 from kubestead.spec import rules
 from kubestead.spec.explain import explain
-from kubestead.spec.issues import Issue
+from kubestead.spec.issues import Issue, shown
 from kubestead.spec.loader import Document, LoadError, load, loads
 from kubestead.spec.models import API_VERSION, KIND, Cluster
+from kubestead.spec.overlay import PATH as OVERLAY_PATH
+from kubestead.spec.overlay import load_overlay, overlay_file
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,10 @@ def _header(data: dict[Any, Any]) -> list[Issue]:
             )
         elif value != expected:
             issues.append(
-                Issue((key,), f"{value!r} is not a kubestead spec — write `{key}: {expected}`")
+                Issue(
+                    (key,),
+                    f"{shown(repr(value))} is not a kubestead spec — write `{key}: {expected}`",
+                )
             )
     return issues
 
@@ -80,4 +85,10 @@ def validate_file(path: Path, options: rules.Options | None = None) -> Result:
         doc = load(path)
     except LoadError as error:
         return Result(None, [error.issue])
-    return validate_document(doc, options or rules.Options())
+    result = validate_document(doc, options or rules.Options())
+    named = result.cluster.spec.inventory_overlay if result.cluster is not None else None
+    if named is None:
+        return result
+    _, problems = load_overlay(overlay_file(path, named), named)
+    line = doc.line_of(OVERLAY_PATH)
+    return Result(result.cluster, result.issues + [i.at_line(line) for i in problems])

@@ -1,0 +1,138 @@
+"""A control plane lost under load: the one holding the API endpoint's address is powered off
+(every process killed at once) while a client writes objects through the endpoint. The API must
+answer again within seconds, every acknowledged write must survive, and the host must rejoin
+(node Ready, its etcd member healthy) when it is powered on again."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+
+import pytest
+import yaml
+
+from e2e.tests.timings import TIMINGS
+from testbed.cluster import RunningCluster
+
+pytestmark = pytest.mark.slow
+NS = "e2e-failover"
+ETCDCTL = [
+    "etcdctl",
+    "--endpoints=https://127.0.0.1:2379",
+    "--cacert=/etc/kubernetes/pki/etcd/ca.crt",
+    "--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt",
+    "--key=/etc/kubernetes/pki/etcd/healthcheck-client.key",
+]
+
+
+@dataclass
+class Writer:
+    """Creates ConfigMaps through the endpoint, one after another, noting what was acknowledged."""
+
+    cluster: RunningCluster
+    acknowledged: list[tuple[float, str]] = field(default_factory=list)
+    errors: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        index = 0
+        while not self._stop.is_set():
+            name = f"write-{index:05d}"
+            try:
+                result = self.cluster.kubectl(
+                    "-n", NS, "create", "configmap", name, f"--from-literal=index={index}",
+                    "--request-timeout=5s",
+                    check=False,
+                )  # fmt: skip
+                ok = result.returncode == 0
+            except subprocess.TimeoutExpired:
+                ok = False
+            if ok:
+                self.acknowledged.append((time.monotonic(), name))
+                index += 1
+            else:
+                self.errors += 1
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def longest_gap(self, since: float) -> float:
+        """The longest time between two acknowledged writes after `since`."""
+        times = [since] + [t for t, _ in self.acknowledged if t >= since]
+        return max((b - a for a, b in itertools.pairwise(times)), default=0.0)
+
+
+def endpoint_holder(cluster: RunningCluster) -> str:
+    spec = yaml.safe_load(cluster.spec.read_text())
+    address = spec["spec"]["kubernetes"]["controlPlaneEndpoint"]["address"]
+    for host in cluster.hosts.hosts:
+        shown = subprocess.run(
+            ["ip", "-n", host.netns, "-4", "-o", "addr", "show", "dev", "eth0"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        if f" {address}/32 " in shown:
+            return host.name
+    raise AssertionError(f"no host holds {address}")
+
+
+def test_losing_the_endpoint_holder_keeps_the_api_and_every_write(
+    testbed_cluster: RunningCluster,
+) -> None:
+    testbed_cluster.kubectl("create", "namespace", NS)
+    victim = testbed_cluster.hosts.host(endpoint_holder(testbed_cluster))
+    writer = Writer(testbed_cluster)
+    thread = threading.Thread(target=writer.run, daemon=True)
+    thread.start()
+    try:
+        time.sleep(10)
+        assert writer.acknowledged, (
+            f"no write acknowledged before the failure ({writer.errors} errors)"
+        )
+        cut = time.monotonic()
+        victim.power_off()
+        deadline = cut + 120
+        while not any(t > cut + 1 for t, _ in writer.acknowledged):
+            assert time.monotonic() < deadline, "the API did not answer within 120 s of the failure"
+            time.sleep(0.5)
+        recovered = min(t for t, _ in writer.acknowledged if t > cut + 1)
+        time.sleep(20)  # keep writing on the survivors
+    finally:
+        writer.stop()
+        thread.join(timeout=30)
+    gap = writer.longest_gap(cut)
+    TIMINGS[f"API gap after powering off {victim.name} (endpoint holder)"] = gap
+    TIMINGS["first write acknowledged after the failure"] = recovered - cut
+    assert gap < 60, f"the API stopped answering for {gap:.1f} s"
+    assert endpoint_holder(testbed_cluster) != victim.name
+    stored = json.loads(
+        testbed_cluster.kubectl("-n", NS, "get", "configmaps", "-o", "json").stdout
+    )["items"]
+    names = {item["metadata"]["name"] for item in stored}
+    lost = [name for _, name in writer.acknowledged if name not in names]
+    assert not lost, f"{len(lost)} acknowledged writes are gone: {lost[:5]}"
+
+    started = time.monotonic()
+    victim.power_on()
+    testbed_cluster.kubectl(
+        "wait", "--for=condition=Ready", f"node/{victim.name}", "--timeout=600s"
+    )
+    deadline = time.monotonic() + 300
+    while True:
+        health = testbed_cluster.kubectl(
+            "-n", "kube-system", "exec", f"etcd-{victim.name}", "--", *ETCDCTL,
+            "endpoint", "health", "--cluster", "-w", "json",
+            check=False,
+        )  # fmt: skip
+        if health.returncode == 0 and sum(e["health"] for e in json.loads(health.stdout)) == 3:
+            break
+        assert time.monotonic() < deadline, f"etcd did not heal: {health.stdout}{health.stderr}"
+        time.sleep(5)
+    TIMINGS[f"{victim.name} powered on until Ready with a healthy etcd member"] = (
+        time.monotonic() - started
+    )
+    testbed_cluster.kubectl("delete", "namespace", NS, "--wait=false", check=False)

@@ -1,0 +1,42 @@
+# The testbed (testbed/): the offline bundle built from source, systemd node containers on a
+# bridge, and a real HA cluster made by `kubestead apply -f testbed/cluster.yaml`. Needs root
+# on Linux. Builds are cached under ~/.cache/kubestead (outside the clone).
+
+TESTBED := $(BIN)/python -m testbed
+E2E_TEST_PATHS := e2e/tests
+
+.PHONY: up down e2e testbed-build testbed-binaries hosts-up hosts-down
+
+testbed-binaries: venv system-deps ## Build (or reuse) the Kubernetes binaries (kubeadm validates rendered configs)
+	$(TESTBED) binaries
+
+testbed-build: venv system-deps $(HELM_STAMP) ## Build (or reuse) the whole offline bundle of testbed/cluster.yaml
+	$(TESTBED) build
+
+# `make up SPEC=testbed/cluster-haproxy.yaml` brings up the other endpoint's cluster.
+SPEC ?=
+
+up: venv system-deps $(HELM_STAMP) ## A real HA Kubernetes made by `kubestead apply`, with the backend on it (root)
+	KUBESTEAD_TESTBED_SPEC=$(SPEC) $(TESTBED) up
+
+down: venv ## Remove everything `make up` made (hosts, bridge, services, mounts, sysctls put back); idempotent
+	KUBESTEAD_TESTBED_SPEC=$(SPEC) $(TESTBED) down
+
+# Every e2e test on the default cluster (kube-vip), then the endpoint's tests on the
+# haproxy-keepalived one: two clusters, one after the other, each brought up and torn down.
+E2E_ENDPOINT_TESTS := e2e/tests/test_platform.py e2e/tests/test_control_plane_failure.py
+
+e2e: venv system-deps $(HELM_STAMP) ## End-to-end tests on the clusters this target brings up and tears down
+	$(BIN)/pytest $(E2E_TEST_PATHS) -p no:cacheprovider $(PYTEST_ARGS)
+	KUBESTEAD_TESTBED_SPEC=testbed/cluster-haproxy.yaml \
+	  $(BIN)/pytest $(E2E_ENDPOINT_TESTS) -p no:cacheprovider $(PYTEST_ARGS)
+
+hosts-up: venv system-deps ## Start the three bare test hosts of the Ansible tests and print how to ssh in (root)
+	$(TESTBED) hosts-up
+
+hosts-down: venv ## Remove the bare test hosts and everything made for them
+	$(TESTBED) hosts-down
+
+TEST_PATHS += tests/testbed
+# The Ansible rendering tests validate their kubeadm configs with the real kubeadm.
+TEST_PREREQS += testbed-binaries

@@ -1,0 +1,235 @@
+"""The offline bundle of a cluster spec: exactly what `kubestead bundle` lists, built here.
+
+`kubestead bundle` says what an air-gapped install of the spec needs; this module builds each
+listed artifact from source (or, for the distribution's packages, takes them from the machine's
+Debian mirror) and refuses one it cannot build. So the testbed provides what the CLI lists and
+nothing else, and the hosts can only find it through the spec's own `offline` settings.
+"""
+
+from __future__ import annotations
+
+import tarfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kubestead import versions
+from kubestead.bundle import Artifact, bundle
+from kubestead.spec.models import Cluster
+from testbed.bundle import backend_image, catalog, cilium, debs, gobuild
+from testbed.bundle.aptrepo import cached_repo
+from testbed.bundle.images import build_image
+from testbed.cache import cache_key, cached_entry
+from testbed.errors import TestbedError
+from testbed.mirror import machine_mirror
+from testbed.rootfs import cached_rootfs, rootfs_key
+
+KUBERNETES_PACKAGES = ("kubeadm", "kubelet", "kubectl", "cri-tools", "kubernetes-cni")
+
+
+@dataclass
+class OfflineBundle:
+    """Where each part of the bundle is, once built."""
+
+    artifacts: list[Artifact]  # what `kubestead bundle` listed, all of it provided
+    rootfs: Path  # the hosts' root filesystem tree
+    debian_repo: Path
+    kubernetes_repo: Path
+    files: Path  # helm and charts, for spec.offline.filesMirror
+    images: dict[str, Path]  # reference -> OCI archive, for the registry
+    workload_images: dict[str, Path]  # the backend's image: the workload, not the platform
+    binaries: dict[str, Path]  # Go component -> the folder of its binaries
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def registry(self) -> Path:
+        """The registry binary the machine serves the images with."""
+        return self.binaries["registry"] / "registry"
+
+    @property
+    def kubectl(self) -> Path:
+        return self.binaries["kubernetes"] / "kubectl"
+
+    @property
+    def backend_image(self) -> str:
+        return next(iter(self.workload_images))
+
+
+Report = Callable[[str], None]
+
+
+def build_bundle(cluster: Cluster, cache: Path, report: Report) -> OfflineBundle:
+    """Build (or take from the cache) everything the spec's offline install needs."""
+    listed = bundle(cluster)
+    artifacts = listed.artifacts
+    mirror = machine_mirror()
+    version = cluster.spec.kubernetes.version
+    timings: dict[str, float] = {}
+
+    def step(name: str, work: Callable[[], tuple[Path, bool]]) -> Path:
+        started = time.monotonic()
+        path, built = work()
+        if built:
+            timings[name] = time.monotonic() - started
+            report(f"built {name} in {timings[name]:.0f} s")
+        return path
+
+    report("offline bundle: building what is missing (cold builds take minutes; cached)")
+    rootfs = step("node root filesystem", lambda: cached_rootfs(cache, mirror))
+    components = catalog.go_components(version)
+    wanted = _components_for(artifacts, cluster)
+    if cluster.spec.kubernetes.cni == "cilium":
+        components["cilium"] = cilium.component(versions.CILIUM_VERSION)
+        components["helm"] = catalog.helm_component()
+    binaries: dict[str, Path] = {}
+    for name in wanted:
+        binaries[name] = step(name, lambda c=components[name]: gobuild.build(c, cache))  # type: ignore[misc]
+
+    os_packages = sorted(
+        a.name for a in artifacts if a.kind == "package" and a.name not in KUBERNETES_PACKAGES
+    )
+    debian_repo = step(
+        "Debian repository",
+        lambda: cached_repo(cache, rootfs, rootfs_key(mirror), mirror, os_packages),
+    )
+    kubernetes_repo = step(
+        "Kubernetes repository", lambda: _kubernetes_repo(cache, artifacts, version, binaries)
+    )
+    recipes = {r.reference: r for r in catalog.platform_images(version, binaries)}
+    if "cilium" in binaries:
+        env = gobuild.go_env(cache, components["cilium"])
+        source = cilium.module_source(versions.CILIUM_VERSION, env)
+        loopback = binaries["cni-plugins"] / "loopback"
+        for recipe in cilium.images(versions.CILIUM_VERSION, binaries["cilium"], source, loopback):
+            recipes[recipe.reference] = recipe
+    images: dict[str, Path] = {}
+    for artifact in artifacts:
+        if artifact.kind != "image":
+            continue
+        reference = f"{artifact.name}:{artifact.version}"
+        recipe_for = recipes.get(reference)
+        if recipe_for is None:
+            raise TestbedError(f"`kubestead bundle` lists {reference}; the testbed cannot build it")
+        images[reference] = step(reference, lambda r=recipe_for: build_image(cache, r, mirror))  # type: ignore[misc]
+    backend = backend_image.recipe()
+    workload = {
+        backend.reference: step("backend image", lambda: build_image(cache, backend, mirror))
+    }
+    files = step("files", lambda: _files(cache, artifacts, binaries, components))
+    return OfflineBundle(
+        artifacts=artifacts,
+        rootfs=rootfs,
+        debian_repo=debian_repo,
+        kubernetes_repo=kubernetes_repo,
+        files=files,
+        images=images,
+        workload_images=workload,
+        binaries=binaries,
+        timings=timings,
+    )
+
+
+def kubernetes_binaries(version: str, cache: Path) -> Path:
+    """The folder of the Kubernetes binaries (kubeadm, kubectl, ...), built if missing."""
+    folder, _ = gobuild.build(catalog.go_components(version)["kubernetes"], cache)
+    return folder
+
+
+def build_host_packages(cluster: Cluster, cache: Path) -> tuple[Path, Path]:
+    """Only the hosts' root filesystem and Debian repository (the OS-level tests need no more)."""
+    mirror = machine_mirror()
+    rootfs, _ = cached_rootfs(cache, mirror)
+    os_packages = sorted(
+        a.name
+        for a in bundle(cluster).artifacts
+        if a.kind == "package" and a.name not in KUBERNETES_PACKAGES
+    )
+    repo, _ = cached_repo(cache, rootfs, rootfs_key(mirror), mirror, os_packages)
+    return rootfs, repo
+
+
+def _components_for(artifacts: list[Artifact], cluster: Cluster) -> list[str]:
+    """The Go components the listed artifacts need, plus the registry the testbed serves."""
+    names = ["kubernetes", "etcd", "coredns", "metrics-server", "cri-tools", "cni-plugins", "pause"]
+    if any(a.name == "ghcr.io/kube-vip/kube-vip" for a in artifacts):
+        names.append("kube-vip")
+    cni = cluster.spec.kubernetes.cni
+    names += {"cilium": ["cilium", "helm"], "kube-router": ["kube-router"]}.get(cni, [])
+    return [*names, "registry"]
+
+
+def _kubernetes_repo(
+    cache: Path, artifacts: list[Artifact], version: str, binaries: dict[str, Path]
+) -> tuple[Path, bool]:
+    minor = catalog.minor_of(version)
+    revision = versions.KUBERNETES_PACKAGE_REVISION
+    packages = debs.kubernetes_packages(
+        kubernetes_version=version.lstrip("v"),
+        cri_tools_version=versions.CRI_TOOLS_VERSIONS[minor],
+        cni_version=versions.KUBERNETES_CNI_VERSIONS[minor],
+        kubernetes_bin=binaries["kubernetes"],
+        crictl_bin=binaries["cri-tools"],
+        cni_bin=binaries["cni-plugins"],
+    )
+    built = {p.name: p.full_version(revision) for p in packages}
+    listed = {a.name: a.version for a in artifacts if a.name in KUBERNETES_PACKAGES}
+    if listed != built:
+        raise TestbedError(
+            f"`kubestead bundle` lists the Kubernetes packages {listed}; the testbed builds {built}"
+        )
+    # Everything that decides the .debs: the packages' fields and texts, and the binaries
+    # (their folders are named after the hash of their own inputs).
+    key = cache_key({"packages": [repr(package) for package in packages], "revision": revision})
+
+    def build(scratch: Path) -> None:
+        repo = scratch / "repo"
+        repo.mkdir()
+        for package in packages:
+            debs.build_deb(package, revision, repo)
+        debs.index_repository(repo)
+
+    entry, made = cached_entry(cache, f"k8srepo-{key}", build)
+    return entry / "repo", made
+
+
+def _files(
+    cache: Path,
+    artifacts: list[Artifact],
+    binaries: dict[str, Path],
+    components: dict[str, gobuild.GoComponent],
+) -> tuple[Path, bool]:
+    """The files mirror: each listed binary and chart under the name the roles ask for."""
+    listed = [a for a in artifacts if a.kind in {"binary", "chart"}]
+    key = cache_key(
+        {
+            "files": sorted((a.kind, a.name, a.version) for a in listed),
+            "binaries": sorted(str(binaries[n]) for n in ("helm", "cilium") if n in binaries),
+        }
+    )
+
+    def build(scratch: Path) -> None:
+        files = scratch / "files"
+        files.mkdir()
+        for artifact in listed:
+            if artifact.kind == "binary" and artifact.name == "helm":
+                _helm_tarball(binaries["helm"] / "helm", artifact.version, files)
+            elif artifact.kind == "chart" and artifact.name == "cilium/cilium":
+                env = gobuild.go_env(cache, components["cilium"])
+                source = cilium.module_source(artifact.version, env)
+                cilium.package_chart(binaries["helm"] / "helm", source, artifact.version, files)
+            else:
+                raise TestbedError(
+                    f"`kubestead bundle` lists {artifact.kind} {artifact.name}; "
+                    "the testbed cannot provide it"
+                )
+
+    entry, made = cached_entry(cache, f"files-{key}", build)
+    return entry / "files", made
+
+
+def _helm_tarball(helm: Path, version: str, files: Path) -> None:
+    """helm-<version>-linux-amd64.tar.gz with linux-amd64/helm, as get.helm.sh has it."""
+    target = files / f"helm-{version}-linux-amd64.tar.gz"
+    with tarfile.open(target, "w:gz") as tar:
+        tar.add(helm, arcname="linux-amd64/helm")
