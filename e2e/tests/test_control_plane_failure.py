@@ -15,18 +15,12 @@ from dataclasses import dataclass, field
 import pytest
 import yaml
 
+from e2e.tests.etcd import etcdctl
 from e2e.tests.timings import TIMINGS
 from testbed.cluster import RunningCluster
 
 pytestmark = pytest.mark.slow
 NS = "e2e-failover"
-ETCDCTL = [
-    "etcdctl",
-    "--endpoints=https://127.0.0.1:2379",
-    "--cacert=/etc/kubernetes/pki/etcd/ca.crt",
-    "--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt",
-    "--key=/etc/kubernetes/pki/etcd/healthcheck-client.key",
-]
 
 
 @dataclass
@@ -123,9 +117,8 @@ def test_losing_the_endpoint_holder_keeps_the_api_and_every_write(
     )
     deadline = time.monotonic() + 300
     while True:
-        health = testbed_cluster.kubectl(
-            "-n", "kube-system", "exec", f"etcd-{victim.name}", "--", *ETCDCTL,
-            "endpoint", "health", "--cluster", "-w", "json",
+        health = etcdctl(
+            testbed_cluster, victim.name, "endpoint", "health", "--cluster", "-w", "json",
             check=False,
         )  # fmt: skip
         if health.returncode == 0 and sum(e["health"] for e in json.loads(health.stdout)) == 3:

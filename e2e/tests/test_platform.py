@@ -16,19 +16,12 @@ from typing import Any
 import pytest
 import yaml
 
+from e2e.tests.etcd import etcdctl
 from e2e.tests.timings import TIMINGS
 from testbed.cluster import RunningCluster
 from testbed.settings import REGISTRY_PORT
 
 pytestmark = pytest.mark.slow
-
-ETCDCTL = [
-    "etcdctl",
-    "--endpoints=https://127.0.0.1:2379",
-    "--cacert=/etc/kubernetes/pki/etcd/ca.crt",
-    "--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt",
-    "--key=/etc/kubernetes/pki/etcd/healthcheck-client.key",
-]
 
 
 def spec(cluster: RunningCluster) -> dict[str, Any]:
@@ -39,12 +32,6 @@ def spec(cluster: RunningCluster) -> dict[str, Any]:
 def version(cluster: RunningCluster) -> str:
     """The Kubernetes version the spec asks for."""
     return str(spec(cluster)["spec"]["kubernetes"]["version"])
-
-
-def etcdctl(cluster: RunningCluster, node: str, *args: str) -> str:
-    return cluster.kubectl(
-        "-n", "kube-system", "exec", f"etcd-{node}", "--", *ETCDCTL, *args
-    ).stdout
 
 
 def control_planes(cluster: RunningCluster) -> list[str]:
@@ -80,10 +67,10 @@ def test_every_node_is_ready_with_its_role_taints_and_version(
 
 
 def test_etcd_has_a_healthy_member_on_every_control_plane(testbed_cluster: RunningCluster) -> None:
-    members = json.loads(etcdctl(testbed_cluster, "cp-1", "member", "list", "-w", "json"))
+    members = json.loads(etcdctl(testbed_cluster, "cp-1", "member", "list", "-w", "json").stdout)
     assert sorted(m["name"] for m in members["members"]) == sorted(control_planes(testbed_cluster))
     health = json.loads(
-        etcdctl(testbed_cluster, "cp-1", "endpoint", "health", "--cluster", "-w", "json")
+        etcdctl(testbed_cluster, "cp-1", "endpoint", "health", "--cluster", "-w", "json").stdout
     )
     assert len(health) == 3 and all(entry["health"] for entry in health), health
 
@@ -164,7 +151,7 @@ def test_secrets_are_encrypted_at_rest_on_every_member(testbed_cluster: RunningC
         stored = json.loads(
             etcdctl(
                 testbed_cluster, node, "get", "/registry/secrets/default/e2e-at-rest", "-w", "json"
-            )
+            ).stdout
         )
         raw = base64.b64decode(stored["kvs"][0]["value"])
         assert raw.startswith(b"k8s:enc:secretbox:v1:"), f"{node}: {raw[:40]!r}"
