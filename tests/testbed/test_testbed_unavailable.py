@@ -20,12 +20,30 @@ pytestmark = [
 ]
 
 
+AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _nobody_can_read_the_checkout() -> None:
+    # A checkout inside a folder only root may enter (`mktemp -d` makes one) keeps `nobody` out
+    # of the venv: then this test cannot run pytest as another user at all, whatever the code.
+    probe = subprocess.run(
+        [*AS_NOBODY, sys.executable, "-c", "import pytest"],
+        capture_output=True,
+        text=True,
+        cwd="/",
+        timeout=60,
+        check=False,
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"user nobody cannot read this checkout's venv: {probe.stderr.strip()[-200:]}")
+
+
 def _pytest_as_nobody(ci: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CI": ci, "PYTHONDONTWRITEBYTECODE": "1", "HOME": "/nonexistent"}
-    as_nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
     pytest_argv = [sys.executable, "-m", "pytest", str(SMOKE_TEST), "-p", "no:cacheprovider", "-q"]
     return subprocess.run(
-        [*as_nobody, *pytest_argv],
+        [*AS_NOBODY, *pytest_argv],
         capture_output=True,
         text=True,
         env=env,
