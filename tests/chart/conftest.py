@@ -7,6 +7,7 @@ fails the test with the command that fixes it: nothing here skips quietly.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -114,6 +115,20 @@ def render_error(sets: dict[str, str], values: list[Path] | None = None) -> str:
     return result.stderr
 
 
+def psa_check(manifest: Path) -> tuple[int, list[dict[str, Any]]]:
+    """Exit code and per-object verdicts of the upstream Pod Security Admission library at
+    `restricted` (tests/chart/psa): 0 when every pod is admitted, 1 when one is not."""
+    result = subprocess.run(
+        [tool("chart-psa-check"), str(manifest)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode in {0, 1}, result.stderr
+    return result.returncode, [json.loads(line) for line in result.stdout.splitlines()]
+
+
 @pytest.fixture(params=SCENARIOS, ids=[p.name.removesuffix("-values.yaml") for p in SCENARIOS])
 def scenario(request: pytest.FixtureRequest) -> Iterator[Path]:
     path: Path = request.param
@@ -163,6 +178,7 @@ class ChartKit:
     find = staticmethod(find)
     kinds = staticmethod(kinds)
     pod_specs = staticmethod(pod_specs)
+    psa_check = staticmethod(psa_check)
     k8s_schemas_dir = staticmethod(k8s_schemas_dir)
     crd_schemas_dir = staticmethod(crd_schemas_dir)
 

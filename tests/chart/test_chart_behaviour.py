@@ -719,3 +719,10 @@ def test_notes_tell_to_restart_after_an_existing_secret_changes(
     notes = render_notes(kit, tmp_path, {"database.existingSecret.name": "db"})
     assert "demo mode" not in notes
     assert "rollout restart deployment/backend" in notes
+
+
+def test_notes_warn_when_pod_security_is_opted_out(kit: ChartKit, tmp_path: Path) -> None:
+    assert "podSecurityOptOut" not in render_notes(kit, tmp_path / "default", {})
+    notes = render_notes(kit, tmp_path / "opted-out", {"podSecurityOptOut": "true"})
+    assert "WARNING: podSecurityOptOut is on" in notes
+    assert "namespace backend must allow" in notes

@@ -119,11 +119,13 @@ def test_kube_score(kit: ChartKit, scenario: Path, rendered: Path) -> None:
 
 
 def test_the_scanners_find_what_the_chart_prevents(kit: ChartKit, tmp_path: Path) -> None:
-    """The scans are live: the same defaults with the safeguards off fail them."""
+    """The scans are live: the same defaults with the safeguards off (which the chart
+    renders only when told to) fail them."""
     manifest = tmp_path / "weak.yaml"
     manifest.write_text(
         kit.render_text(
             sets={
+                "podSecurityOptOut": "true",
                 "securityContext.readOnlyRootFilesystem": "false",
                 "securityContext.allowPrivilegeEscalation": "true",
             }

@@ -102,19 +102,14 @@ app.kubernetes.io/component: {{ .component }}
 /etc/backend/secrets
 {{- end }}
 
-{{/* The grace period: the value, or derived from the app's drain delay and shutdown timeout. */}}
+{{/* The grace period: the value (backend.validate checks it), or derived from the app's drain delay and shutdown timeout. */}}
 {{- define "backend.terminationGracePeriodSeconds" -}}
 {{- $drain := int .Values.config.drainDelaySeconds }}
 {{- $shutdown := int .Values.config.shutdownTimeoutSeconds }}
 {{- if kindIs "invalid" .Values.terminationGracePeriodSeconds }}
 {{- add $drain $shutdown 10 }}
 {{- else }}
-{{- $grace := int .Values.terminationGracePeriodSeconds }}
-{{- $needed := add $drain $shutdown 5 }}
-{{- if lt $grace $needed }}
-{{- fail (printf "terminationGracePeriodSeconds: %d s is too short for config.drainDelaySeconds (%d) + config.shutdownTimeoutSeconds (%d) + 5 s margin; set it to at least %d or leave it empty to derive it" $grace $drain $shutdown $needed) }}
-{{- end }}
-{{- $grace }}
+{{- int .Values.terminationGracePeriodSeconds }}
 {{- end }}
 {{- end }}
 
@@ -171,33 +166,6 @@ that other keys in it never reach the pod. Arg: root context and the Secret name
     items:
       - key: {{ if .root.Values.database.existingSecret.name }}{{ .root.Values.database.existingSecret.key }}{{ else }}database_url{{ end }}
         path: database_url
-{{- end }}
-
-{{/*
-Checks of values that the JSON schema cannot express. Each failure names the
-value and the fix. Included once, from the Deployment.
-*/}}
-{{- define "backend.validate" -}}
-{{- $db := include "backend.databaseConfigured" . }}
-{{- if and (not $db) .Values.autoscaling.enabled }}
-{{- fail "autoscaling.enabled: each pod would get its own SQLite file in demo mode; set database.url or database.existingSecret.name first" }}
-{{- end }}
-{{- if and (not $db) (not .Values.autoscaling.enabled) (gt (int .Values.replicaCount) 1) }}
-{{- fail (printf "replicaCount: %d pods would each get their own SQLite file in demo mode; set database.url or database.existingSecret.name, or use replicaCount: 1" (int .Values.replicaCount)) }}
-{{- end }}
-{{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
-{{- fail (printf "autoscaling.minReplicas (%d) is above autoscaling.maxReplicas (%d); lower the one or raise the other" (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
-{{- end }}
-{{- if and .Values.database.existingSecret.name (not .Values.database.existingSecret.key) }}
-{{- fail "database.existingSecret.key: empty; name the key of the Secret that holds the database URL" }}
-{{- end }}
-{{- if and .Values.database.existingSecret.name .Values.database.url }}
-{{- fail "database.url and database.existingSecret.name are both set; keep one (the URL would otherwise be stored in a Secret nobody reads)" }}
-{{- end }}
-{{- if and .Values.image.digest (not (hasPrefix "sha256:" .Values.image.digest)) }}
-{{- fail (printf "image.digest: %q is not a digest; use the form sha256:<64 hex digits>" .Values.image.digest) }}
-{{- end }}
-{{- $_ := include "backend.terminationGracePeriodSeconds" . }}
 {{- end }}
 
 {{/* Egress rules shared by the app's and the migration Job's NetworkPolicy. */}}
