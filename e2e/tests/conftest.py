@@ -1,7 +1,8 @@
 """One real cluster for the whole e2e session, made by `kubestead apply -f testbed/cluster.yaml`:
 brought up first, torn down last (twice, to prove `make down` is idempotent). The modules run
 in the order an operator's day would: the platform, the workload, network policy, then a
-control plane lost under load. Timings are printed at the end of the run."""
+control plane lost under load, and the day-2 drills that end by resetting it. Timings are
+printed at the end of the run."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ MODULE_ORDER = (
     "test_workload.py",
     "test_network_policy.py",
     "test_control_plane_failure.py",
+    "test_day2.py",  # rewinds, removes and finally resets the cluster: always last
 )
 
 

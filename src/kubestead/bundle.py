@@ -2,11 +2,14 @@
 
 The list mirrors what the Ansible roles install for the spec's choices, at the pins of
 `versions.py`; `kubeadm config images list` is the upstream source of the control-plane images.
+The platform add-ons (gitops/) come apart: their charts from their Applications, their images
+from `gitops/images.yml` (`addon_artifacts`).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from kubestead import versions
 from kubestead.spec.models import Cluster
@@ -40,6 +43,15 @@ class Bundle:
 
     def as_json(self) -> dict[str, object]:
         return {"artifacts": [asdict(a) for a in self.artifacts], "warnings": self.warnings}
+
+
+@dataclass(frozen=True)
+class AddonArtifact:
+    addon: str  # the Application that installs it
+    kind: str  # chart | image
+    name: str
+    version: str
+    source: str
 
 
 def kubeadm_images(version: str) -> tuple[versions.KubeadmImages, bool]:
@@ -176,3 +188,45 @@ def bundle(cluster: Cluster) -> Bundle:
             f"--kubernetes-version {version}`"
         )
     return Bundle(_packages(cluster) + images, warnings)
+
+
+def addon_artifacts(gitops: Path) -> tuple[list[AddonArtifact], list[str]]:
+    """Each add-on's chart (from its Application) and images (from images.yml), and a warning
+    for every add-on the two files do not agree on."""
+    from kubestead import addons
+
+    if not (gitops / "bootstrap").is_dir():
+        return [], [
+            f"{gitops}: no GitOps tree here — the add-ons' charts and images are not listed; "
+            "run from the repository root or pass --gitops-dir"
+        ]
+    listed = {entry.addon: entry for entry in addons.images(gitops)}
+    where = gitops / addons.IMAGES_FILE
+    items, warnings = [], []
+    charts = addons.charts(gitops)
+    for chart in charts:
+        items.append(AddonArtifact(chart.addon, "chart", chart.name, chart.version, chart.repo_url))
+        entry = listed.get(chart.addon)
+        if entry is None:
+            warnings.append(f"{where}: no entry for {chart.addon} — its images are not listed")
+            continue
+        if (entry.chart, entry.version) != (chart.name, chart.version):
+            warnings.append(
+                f"{where}: {chart.addon}: images read from {entry.chart} {entry.version}, "
+                f"the Application pins {chart.name} {chart.version} — update the list"
+            )
+        source = f"{chart.name} {chart.version} chart"
+        for ref in entry.images:
+            name, version = addons.split_reference(ref)
+            items.append(AddonArtifact(chart.addon, "image", name, version, source))
+    # An add-on without a chart (the namespaces) has an entry too, with images of its own if any.
+    folders = {p.name for p in gitops.glob("platform/*") if p.is_dir()}
+    for entry in listed.values():
+        if entry.addon in {c.addon for c in charts}:
+            continue
+        if entry.addon not in folders:
+            warnings.append(f"{where}: {entry.addon} is no add-on of {gitops} — fix the name")
+        for ref in entry.images:
+            name, version = addons.split_reference(ref)
+            items.append(AddonArtifact(entry.addon, "image", name, version, str(where)))
+    return items, warnings

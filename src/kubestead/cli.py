@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from kubestead import __version__
+from kubestead.commands.addons import addons
 from kubestead.commands.apply import apply
 from kubestead.commands.backup import backup
 from kubestead.commands.bundle import bundle
@@ -45,7 +46,19 @@ def main_options(
     """One validated cluster.yaml, applied to your machines by Ansible."""
 
 
-for command in (init, validate, render, apply, kubeconfig, backup, restore, reset, status, bundle):
+for command in (
+    init,
+    validate,
+    render,
+    apply,
+    kubeconfig,
+    addons,
+    backup,
+    restore,
+    reset,
+    status,
+    bundle,
+):
     app.command()(command)
 
 

@@ -10,11 +10,12 @@ from kubestead.errors import KubesteadError
 from kubestead.plan import ClusterState
 from kubestead.runner import RunSummary
 
-REPORT_TASK = "Report the probe"
+# The key probe.yml reports under with `set_stats`.
+REPORT_KEY = "kubestead_probe"
 
 
 def state_from_reports(reports: list[dict[str, Any]]) -> ClusterState:
-    """Reports are the `msg` of REPORT_TASK per control plane; any initialised one answers."""
+    """One report per control plane (`set_stats` of probe.yml); any initialised one answers."""
     for report in reports:
         # The flag arrives as a bool or, depending on Ansible's templating, as its text.
         if str(report.get("initialised")).lower() not in ("true", "yes", "1"):
@@ -46,11 +47,7 @@ def state_from_summary(summary: RunSummary) -> ClusterState:
             f"cannot read the cluster's state: {problems} — apply needs an answer from every "
             "control plane: fix that host (spec.ssh, the host itself) and run apply again"
         )
-    reports = [
-        entry["result"].get("msg")
-        for entry in summary.results.get(REPORT_TASK, [])
-        if isinstance(entry.get("result", {}).get("msg"), dict)
-    ]
+    reports = summary.host_reports(REPORT_KEY)
     if not reports:
         hosts = ", ".join(f.render() for f in summary.failures) or "no control plane answered"
         raise KubesteadError(

@@ -66,7 +66,9 @@ class Tracker:
     failures: list[Failure] = field(default_factory=list)
     # The final per-host figures of ansible's PLAY RECAP, when the run reached it.
     recap: dict[str, HostCounts] = field(default_factory=dict)
-    results: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # What the playbook reported with `set_stats` (ansible-runner's artifact data): the one
+    # channel a play uses to hand data to the CLI, so no task name is part of the contract.
+    reports: dict[str, Any] = field(default_factory=dict)
 
     def _host(self, name: str) -> HostCounts:
         return self.hosts.setdefault(name, HostCounts())
@@ -87,11 +89,6 @@ class Tracker:
             counts.ok += 1
             if result.get("changed"):
                 counts.changed += 1
-            # Reports come from debug tasks; keeping only those bounds memory on long runs.
-            if str(data.get("task_action", "")).rpartition(".")[2] == "debug":
-                self.results.setdefault(str(data.get("task", "")), []).append(
-                    {"host": host, "result": result}
-                )
         elif kind == "runner_on_failed":
             if data.get("ignore_errors"):
                 self._host(host).ok += 1
@@ -114,6 +111,8 @@ class Tracker:
             self._host(host).skipped += 1
         elif kind == "playbook_on_stats":
             self._recap(data)
+            artifact = data.get("artifact_data")
+            self.reports = dict(artifact) if isinstance(artifact, dict) else {}
 
     def _recap(self, data: dict[str, Any]) -> None:
         names: set[str] = set()

@@ -39,7 +39,7 @@ class RunSummary:
     rc: int
     hosts: dict[str, HostCounts]
     failures: list[Failure]
-    results: dict[str, list[dict[str, Any]]]
+    reports: dict[str, Any]  # the playbook's `set_stats` data (per_host: false)
 
     @property
     def ok(self) -> bool:
@@ -48,6 +48,11 @@ class RunSummary:
     @property
     def changed(self) -> int:
         return sum(c.changed for c in self.hosts.values())
+
+    def host_reports(self, key: str) -> list[dict[str, Any]]:
+        """The dicts that hosts appended to the list `key` with `set_stats` (aggregate)."""
+        value = self.reports.get(key)
+        return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def search_path() -> str:
@@ -139,5 +144,5 @@ class PlaybookRunner:
             rc=rc,
             hosts=hosts,
             failures=list(tracker.failures),
-            results=tracker.results,
+            reports=tracker.reports,
         )

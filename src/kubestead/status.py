@@ -6,7 +6,8 @@ import datetime as dt
 import json
 from typing import Any
 
-REPORT_TASK = "Report the status"
+# The key status.yml reports under with `set_stats`.
+REPORT_KEY = "kubestead_status"
 
 
 def _json(text: Any) -> Any:
@@ -51,29 +52,38 @@ def _etcd(health: Any, status: Any) -> list[dict[str, Any]]:
 
 
 def condense(reports: list[dict[str, Any]], now: dt.datetime) -> dict[str, Any]:
-    """`reports` are the runner results of REPORT_TASK, one per control plane."""
+    """`reports` are status.yml's `set_stats` reports, one per control plane."""
     result: dict[str, Any] = {"nodes": [], "etcd": [], "certificates": [], "last_backup": None}
     newest = 0.0
-    for entry in reports:
-        msg = entry.get("result", {}).get("msg", {})
-        if not isinstance(msg, dict):
-            continue
+    newest_host = ""
+    for msg in reports:
         result["nodes"] = result["nodes"] or _nodes(_json(msg.get("nodes")))
         result["etcd"] = result["etcd"] or _etcd(
             _json(msg.get("etcd_health")), _json(msg.get("etcd_status"))
         )
-        if not result["certificates"]:
-            certificates = (_json(msg.get("certificates")) or {}).get("certificates", [])
-            result["certificates"] = [
-                {
-                    "name": c["name"],
-                    "expires": c["expirationDate"],
-                    "days_left": int(c.get("residualTime", 0)) // 86400,
-                }
-                for c in certificates
-            ]
-        newest = max(newest, float(msg.get("newest_backup_mtime") or 0))
+        # Every control plane's own certificates: each renews (and expires) on its own. A file
+        # kubeadm reports missing is left out (super-admin.conf exists only on the first).
+        host = str(msg.get("host", ""))
+        certificates = (_json(msg.get("certificates")) or {}).get("certificates", [])
+        result["certificates"] += [
+            {
+                "host": host,
+                "name": c["name"],
+                "expires": c["expirationDate"],
+                "days_left": int(c.get("residualTime", 0)) // 86400,
+            }
+            for c in certificates
+            if not c.get("missing")
+        ]
+        mtime = float(msg.get("newest_backup_mtime") or 0)
+        if mtime > newest:
+            newest, newest_host = mtime, str(msg.get("host", ""))
+    result["certificates"].sort(key=lambda c: (c["host"], c["name"]))
     if newest:
-        age = now - dt.datetime.fromtimestamp(newest, tz=dt.UTC)
-        result["last_backup"] = {"age_hours": round(age.total_seconds() / 3600, 1)}
+        taken = dt.datetime.fromtimestamp(newest, tz=dt.UTC)
+        result["last_backup"] = {
+            "time": taken.isoformat(timespec="seconds"),
+            "host": newest_host,
+            "age_hours": round((now - taken).total_seconds() / 3600, 1),
+        }
     return result

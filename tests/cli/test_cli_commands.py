@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import yaml
 from typer.testing import CliRunner
 
 from kubestead.cli import app
@@ -15,6 +17,7 @@ from kubestead.commands.init import starter_text
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "cluster.yaml"
+GITOPS = REPO / "gitops"
 EOL_WARNING = (
     "warning: spec.kubernetes.version: Kubernetes 1.30 reached upstream end of life on "
     "2025-07-15 — plan the upgrade to the next minor"
@@ -56,8 +59,8 @@ def test_cli_help_lists_every_command(runner: CliRunner) -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
     for command in (
-        "init", "validate", "render", "apply", "kubeconfig", "backup", "restore", "reset",
-        "status", "bundle",
+        "init", "validate", "render", "apply", "kubeconfig", "addons", "backup", "restore",
+        "reset", "status", "bundle",
     ):  # fmt: skip
         assert f"  {command} " in result.stdout
 
@@ -160,6 +163,103 @@ def test_cli_bundle_table_goes_to_stdout(runner: CliRunner) -> None:
     assert lines[0].split() == ["kind", "name", "version", "source"]
     assert "image    registry.k8s.io/etcd" in "\n".join(lines)
     assert result.stderr == f"{EXAMPLE}:9: {EOL_WARNING}\n"
+
+
+def test_cli_bundle_lists_the_addons_charts_and_images(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["bundle", "-f", str(EXAMPLE), "--json"])
+    assert result.exit_code == 0
+    listed = json.loads(result.stdout)
+    # The cluster's own artifacts are what they are without the add-ons.
+    alone = runner.invoke(
+        app, ["bundle", "-f", str(EXAMPLE), "--json", "--gitops-dir", str(tmp_path / "none")]
+    )
+    assert listed["artifacts"] == json.loads(alone.stdout)["artifacts"]
+    assert listed["warnings"] == []
+    addons = listed["addons"]
+    assert addons[0] == {
+        "addon": "argo-cd",
+        "kind": "chart",
+        "name": "argo-cd",
+        "version": "8.2.7",
+        "source": "https://argoproj.github.io/argo-helm",
+    }
+    assert {
+        "addon": "alloy",
+        "kind": "image",
+        "name": "quay.io/prometheus-operator/prometheus-config-reloader",
+        "version": "v0.91.0@sha256:"
+        "7d9e4eea5f1139e602508871f422b0116c60e87c662f3dcd234d5ab60cd0d8c1",
+        "source": "alloy 1.11.1 chart",
+    } in addons
+    # Every chart an add-on Application pins, every image of gitops/images.yml, nothing else.
+    charts = set()
+    for path in [
+        GITOPS / "bootstrap" / "argo-cd.yaml",
+        *GITOPS.glob("platform/*/application.yaml"),
+    ]:
+        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            spec = doc["spec"]
+            for source in spec.get("sources") or [spec["source"]]:
+                if "chart" in source:
+                    charts.add((source["chart"], source["targetRevision"], source["repoURL"]))
+    assert {
+        (a["name"], a["version"], a["source"]) for a in addons if a["kind"] == "chart"
+    } == charts
+    images = yaml.safe_load((GITOPS / "images.yml").read_text(encoding="utf-8"))
+    assert sorted(f"{a['name']}:{a['version']}" for a in addons if a["kind"] == "image") == sorted(
+        ref for entry in images.values() for ref in entry["images"]
+    )
+
+
+def test_cli_bundle_table_adds_the_addons_below_the_clusters_own(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    alone = runner.invoke(app, ["bundle", "-f", str(EXAMPLE), "--gitops-dir", str(tmp_path)])
+    assert alone.stderr == (
+        f"{EXAMPLE}:9: {EOL_WARNING}\n"
+        f"warning: {tmp_path}: no GitOps tree here — the add-ons' charts and images are not "
+        "listed; run from the repository root or pass --gitops-dir\n"
+    )
+    result = runner.invoke(app, ["bundle", "-f", str(EXAMPLE)])
+    assert result.exit_code == 0
+    assert result.stdout.startswith(alone.stdout + "\n")
+    lines = [line.rstrip() for line in result.stdout[len(alone.stdout) + 1 :].splitlines()]
+    assert lines[0].split() == ["add-on", "kind", "name", "version", "source"]
+    assert lines[1].split() == [
+        "argo-cd", "chart", "argo-cd", "8.2.7", "https://argoproj.github.io/argo-helm"
+    ]  # fmt: skip
+    assert lines[2].split() == [
+        "argo-cd", "image", "quay.io/argoproj/argocd", "v3.0.12", "argo-cd", "8.2.7", "chart"
+    ]  # fmt: skip
+
+
+def test_cli_bundle_warns_when_the_images_were_read_from_another_chart(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    copy = tmp_path / "gitops"
+    shutil.copytree(GITOPS, copy)
+    images = copy / "images.yml"
+    text = images.read_text(encoding="utf-8")
+    images.write_text(text.replace("version: 11.4.0", "version: 11.3.0"), encoding="utf-8")
+    result = runner.invoke(app, ["bundle", "-f", str(EXAMPLE), "--json", "--gitops-dir", str(copy)])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["warnings"] == [
+        f"{images}: velero: images read from velero 11.3.0, the Application pins velero 11.4.0 "
+        "— update the list"
+    ]
+    images.write_text(text.replace("velero:\n  chart", "velerox:\n  chart"), encoding="utf-8")
+    result = runner.invoke(app, ["bundle", "-f", str(EXAMPLE), "--gitops-dir", str(copy)])
+    assert result.stderr.splitlines()[1:] == [
+        f"warning: {images}: no entry for velero — its images are not listed",
+        f"warning: {images}: velerox is no add-on of {copy} — fix the name",
+    ]
+    images.write_text(text.replace("velero:v1.17.1", "velero"), encoding="utf-8")
+    result = runner.invoke(app, ["bundle", "-f", str(EXAMPLE), "--gitops-dir", str(copy)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[1:] == [
+        f"error: {images}: velero: 'docker.io/velero/velero' is not a full image reference — "
+        "write REGISTRY/REPOSITORY:TAG, with @sha256:DIGEST where the chart pins one"
+    ]
 
 
 def test_cli_version(runner: CliRunner) -> None:

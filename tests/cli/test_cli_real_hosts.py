@@ -145,7 +145,7 @@ def test_cli_real_apply_refuses_a_control_plane_it_cannot_read(
 
 
 @pytest.mark.usefixtures("ssh")
-def test_cli_real_restore_uploads_the_snapshot_to_the_first_control_plane(
+def test_cli_real_restore_hands_the_snapshot_file_to_the_playbook(
     runner: CliRunner, spec: Path, test_hosts: TestHosts, tmp_path: Path
 ) -> None:
     snapshot = tmp_path / "etcd-snapshot.db"
@@ -158,8 +158,9 @@ def test_cli_real_restore_uploads_the_snapshot_to_the_first_control_plane(
              "--ansible-dir", str(STAND_IN)],
         )  # fmt: skip
         assert result.exit_code == 0, result.output
-        digest = first.exec(["sha256sum", "/var/lib/kubestead-restore/upload.db"]).stdout
+        digest = first.exec(["sha256sum", "/var/lib/kubestead-restore/snapshot.db"]).stdout
         assert digest.split()[0] == hashlib.sha256(snapshot.read_bytes()).hexdigest()
-        assert result.stderr.splitlines()[-1] == (f"restored cluster harness from {snapshot}")
+        last = result.stderr.splitlines()[-1]
+        assert last.startswith(f"restored cluster harness from {snapshot}: API ready after ")
     finally:
         first.exec(["rm", "-rf", "/var/lib/kubestead-restore"])

@@ -80,10 +80,7 @@ def test_cli_runner_real_run_streams_events(local_spec: Path) -> None:
         summary = PlaybookRunner(FIXTURES / "ansible").run(request, handle)
     assert summary.ok, summary
     assert summary.hosts == {"cp-1": HostCounts(ok=3, changed=1, failed=0, skipped=1)}
-    assert (
-        summary.results["Report the cluster name from the rendered inventory"][0]["result"]["msg"]
-        == "local"
-    )
+    assert summary.host_reports("tiny") == [{"host": "cp-1", "cluster": "local"}]
     assert events.count("runner_on_ok") == 3
     assert events[-1] == "playbook_on_stats"
     assert stream.getvalue() == "tiny\nplay: Exercise the kubestead runner on the local machine\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -36,6 +37,15 @@ AnsibleDir = Annotated[
         help="Folder with ansible.cfg and playbooks/.",
     ),
 ]
+GitopsDir = Annotated[
+    Path,
+    typer.Option(
+        "--gitops-dir",
+        envvar="KUBESTEAD_GITOPS_DIR",
+        help="The GitOps tree (bootstrap/, projects/, platform/, images.yml).",
+    ),
+]
+DEFAULT_GITOPS_DIR = Path("gitops")
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 
 DEFAULT_SPEC = Path("cluster.yaml")
@@ -80,17 +90,70 @@ def print_issues(term: Terminal, spec: Path, issues: list[Issue]) -> None:
             term.warning(text)
 
 
-@contextlib.contextmanager
-def on_hosts(spec: Path) -> Iterator[tuple[Terminal, Cluster, dict[str, str]]]:
-    """How every command that acts on hosts opens: its terminal, spec and inventory (in memory).
+@dataclass(frozen=True)
+class HostOptions:
+    """The options of every command that acts on hosts. A new one goes here, and each such
+    command declares it (a test checks each does), so no command silently drops it."""
 
-    Validating and rendering run inside `user_errors` like the body does, so a problem in either
-    is one line on stderr as well.
+    spec: Path = DEFAULT_SPEC
+    ansible_dir: Path = DEFAULT_ANSIBLE_DIR
+    allow_even_etcd: bool = False
+
+
+@dataclass
+class Hosts:
+    """The validated spec, its inventory and the way to run playbooks on its hosts: the one
+    object every host-acting command goes through (ADR 0015)."""
+
+    term: Terminal
+    options: HostOptions
+    cluster: Cluster
+    inventory: dict[str, str]
+
+    def playbook(self, name: str) -> Path:
+        """A playbook of the Ansible folder (`--ansible-dir`)."""
+        return playbook_path(self.options.ansible_dir, name)
+
+    def play(
+        self,
+        playbook: Path,
+        title: str,
+        *,
+        extravars: dict[str, Any] | None = None,
+        limit: str | None = None,
+        check: bool = False,
+    ) -> RunSummary:
+        """Run `playbook`, print its per-host summary, and stop on the first failure."""
+        return play(
+            self.term,
+            self.options.ansible_dir,
+            playbook,
+            self.inventory,
+            title,
+            extravars=extravars,
+            limit=limit,
+            check=check,
+        )
+
+    def read(self, playbook: Path, title: str) -> RunSummary:
+        """Run a read-only playbook whose answer the caller interprets (failures included)."""
+        from kubestead.runner import PlaybookRequest
+
+        request = PlaybookRequest(playbook, self.inventory)
+        return run_playbook(self.term, self.options.ansible_dir, request, title)
+
+
+@contextlib.contextmanager
+def on_hosts(options: HostOptions) -> Iterator[Hosts]:
+    """How every command that acts on hosts opens: validate, render, then the body.
+
+    Validating and rendering run inside `user_errors` like the body does, so a problem in any
+    of them is one line on stderr.
     """
     term = Terminal()
     with user_errors(term):
-        cluster = load_cluster(term, spec)
-        yield term, cluster, render_inventory(cluster, spec)
+        cluster = load_cluster(term, options.spec, allow_even_etcd=options.allow_even_etcd)
+        yield Hosts(term, options, cluster, render_inventory(cluster, options.spec))
 
 
 def render_inventory(cluster: Cluster, spec: Path) -> dict[str, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -12,14 +11,11 @@ from kubestead.commands._shared import (
     DEFAULT_SPEC,
     AllowEvenEtcd,
     AnsibleDir,
+    HostOptions,
+    Hosts,
     SpecOption,
-    load_cluster,
+    on_hosts,
     packaged_playbook,
-    play,
-    playbook_path,
-    render_inventory,
-    run_playbook,
-    user_errors,
 )
 from kubestead.terminal import Terminal
 
@@ -41,26 +37,23 @@ def apply(
     ansible_dir: AnsibleDir = DEFAULT_ANSIBLE_DIR,
 ) -> None:
     """Make the cluster match the spec (install, join new hosts, upgrade one minor)."""
-    term = Terminal()
-    with user_errors(term):
-        cluster = load_cluster(term, spec, allow_even_etcd=allow_even_etcd)
-        inventory = render_inventory(cluster, spec)
-        state = read_state(term, ansible_dir, inventory)
-        decided = show_plan(term, cluster, state)
-        changed = run_steps(term, ansible_dir, inventory, decided, limit=limit, check=check)
+    with on_hosts(HostOptions(spec, ansible_dir, allow_even_etcd)) as hosts:
+        state = read_state(hosts)
+        decided = show_plan(hosts.term, hosts.cluster, state)
+        changed = run_steps(hosts, decided, limit=limit, check=check)
     mode = " (check mode: nothing was changed)" if check else ""
-    term.success(f"apply: done, {changed} changes{mode}")
+    hosts.term.success(f"apply: done, {changed} changes{mode}")
 
 
-def read_state(term: Terminal, ansible_dir: Path, inventory: dict[str, str]) -> ClusterState:
+def read_state(hosts: Hosts) -> ClusterState:
     """The cluster's version and nodes, read from every control plane by the packaged probe."""
     from kubestead.probe import state_from_summary
-    from kubestead.runner import PlaybookRequest
 
-    # Not `play`: the probe's answer is read, not reported, and a failure is explained by
-    # state_from_summary in terms of what apply needs.
-    request = PlaybookRequest(packaged_playbook("probe.yml"), inventory)
-    return state_from_summary(run_playbook(term, ansible_dir, request, "read the cluster's state"))
+    # `read`, not `play`: a failure is explained by state_from_summary in terms of what apply
+    # needs.
+    return state_from_summary(
+        hosts.read(packaged_playbook("probe.yml"), "read the cluster's state")
+    )
 
 
 def show_plan(term: Terminal, cluster: Cluster, state: ClusterState) -> Plan:
@@ -76,23 +69,12 @@ def show_plan(term: Terminal, cluster: Cluster, state: ClusterState) -> Plan:
     return decided
 
 
-def run_steps(
-    term: Terminal,
-    ansible_dir: Path,
-    inventory: dict[str, str],
-    decided: Plan,
-    *,
-    limit: str | None,
-    check: bool,
-) -> int:
+def run_steps(hosts: Hosts, decided: Plan, *, limit: str | None, check: bool) -> int:
     """Run the planned playbooks in order; the first failure stops the rest. Returns changes."""
     changed = 0
     for step in decided.steps:
-        summary = play(
-            term,
-            ansible_dir,
-            playbook_path(ansible_dir, step.playbook),
-            inventory,
+        summary = hosts.play(
+            hosts.playbook(step.playbook),
             step.playbook,
             extravars=step.extravars,
             limit=step.limit or limit,

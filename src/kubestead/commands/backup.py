@@ -10,11 +10,11 @@ import typer
 from kubestead.commands._shared import (
     DEFAULT_ANSIBLE_DIR,
     DEFAULT_SPEC,
+    AllowEvenEtcd,
     AnsibleDir,
+    HostOptions,
     SpecOption,
     on_hosts,
-    play,
-    playbook_path,
 )
 
 OutputDir = Annotated[
@@ -25,14 +25,19 @@ OutputDir = Annotated[
 def backup(
     spec: SpecOption = DEFAULT_SPEC,
     output: OutputDir = None,
+    allow_even_etcd: AllowEvenEtcd = False,
     ansible_dir: AnsibleDir = DEFAULT_ANSIBLE_DIR,
 ) -> None:
     """Take an etcd snapshot on every control plane now and copy them here."""
-    with on_hosts(spec) as (term, cluster, inventory):
-        target = (output or Path("backups") / cluster.metadata.name).resolve()
-        target.mkdir(parents=True, exist_ok=True)
+    from kubestead.snapshots import keep_private, private_folder
+
+    with on_hosts(HostOptions(spec, ansible_dir, allow_even_etcd)) as hosts:
+        target = (output or Path("backups") / hosts.cluster.metadata.name).resolve()
+        private_folder(target)
         # backup.yml fetches each host's newest snapshot to <backup_fetch_dir>/<host>/.
-        playbook = playbook_path(ansible_dir, "backup.yml")
         extravars = {"backup_fetch_dir": str(target)}
-        play(term, ansible_dir, playbook, inventory, "etcd snapshot", extravars=extravars)
-    term.success(f"snapshots copied to {target}/<host>/")
+        hosts.play(hosts.playbook("backup.yml"), "etcd snapshot", extravars=extravars)
+        fetched = keep_private(target, [h.name for h in hosts.cluster.control_planes])
+    for path in fetched:
+        hosts.term.data(f"{path}\n")
+    hosts.term.success(f"{len(fetched)} snapshots copied to {target}/<host>/ (mode 0600)")

@@ -11,11 +11,12 @@ import typer
 from kubestead.commands._shared import (
     DEFAULT_ANSIBLE_DIR,
     DEFAULT_SPEC,
+    AllowEvenEtcd,
     AnsibleDir,
+    HostOptions,
     SpecOption,
     on_hosts,
     packaged_playbook,
-    play,
 )
 
 OutputFile = Annotated[
@@ -26,6 +27,7 @@ OutputFile = Annotated[
 def kubeconfig(
     spec: SpecOption = DEFAULT_SPEC,
     output: OutputFile = None,
+    allow_even_etcd: AllowEvenEtcd = False,
     ansible_dir: AnsibleDir = DEFAULT_ANSIBLE_DIR,
 ) -> None:
     """Write the admin kubeconfig: mode 0600, server = the API endpoint."""
@@ -33,13 +35,13 @@ def kubeconfig(
 
     # The fetched admin.conf lives only in this temporary folder, removed on the way out.
     with (
-        on_hosts(spec) as (term, cluster, inventory),
+        on_hosts(HostOptions(spec, ansible_dir, allow_even_etcd)) as hosts,
         tempfile.TemporaryDirectory(prefix="kubestead-kubeconfig-") as temp,
     ):
-        target = output or Path(f"{cluster.metadata.name}.kubeconfig")
-        endpoint = cluster.spec.kubernetes.control_plane_endpoint
+        target = output or Path(f"{hosts.cluster.metadata.name}.kubeconfig")
+        endpoint = hosts.cluster.spec.kubernetes.control_plane_endpoint
         playbook, fetch = packaged_playbook("kubeconfig.yml"), {"kubestead_fetch_to": temp}
-        play(term, ansible_dir, playbook, inventory, "fetch the admin kubeconfig", extravars=fetch)
+        hosts.play(playbook, "fetch the admin kubeconfig", extravars=fetch)
         fetched = (Path(temp) / "admin.conf").read_text(encoding="utf-8")
         write_private(target, rewrite_server(fetched, endpoint.address, endpoint.port))
-    term.success(f"wrote {target} (mode 0600) — export KUBECONFIG={target.resolve()}")
+    hosts.term.success(f"wrote {target} (mode 0600) — export KUBECONFIG={target.resolve()}")

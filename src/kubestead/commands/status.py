@@ -1,4 +1,4 @@
-"""`kubestead status`: nodes, etcd health, certificate expiry, age of the last backup."""
+"""`kubestead status`: nodes, etcd health, certificate expiry, time of the last backup."""
 
 from __future__ import annotations
 
@@ -7,29 +7,31 @@ import datetime as dt
 from kubestead.commands._shared import (
     DEFAULT_ANSIBLE_DIR,
     DEFAULT_SPEC,
+    AllowEvenEtcd,
     AnsibleDir,
+    HostOptions,
     JsonOption,
     SpecOption,
     on_hosts,
     packaged_playbook,
-    play,
 )
 
 
 def status(
     spec: SpecOption = DEFAULT_SPEC,
     json: JsonOption = False,
+    allow_even_etcd: AllowEvenEtcd = False,
     ansible_dir: AnsibleDir = DEFAULT_ANSIBLE_DIR,
 ) -> None:
-    """Nodes, etcd members and their health, certificate expiry, age of the last backup."""
+    """Nodes, etcd members and their health, certificate expiry, time of the last backup."""
     from rich.table import Table
 
-    from kubestead.status import REPORT_TASK, condense
+    from kubestead.status import REPORT_KEY, condense
 
-    with on_hosts(spec) as (term, _, inventory):
-        playbook = packaged_playbook("status.yml")
-        summary = play(term, ansible_dir, playbook, inventory, "read the cluster status")
-    result = condense(summary.results.get(REPORT_TASK, []), dt.datetime.now(dt.UTC))
+    with on_hosts(HostOptions(spec, ansible_dir, allow_even_etcd)) as hosts:
+        summary = hosts.play(packaged_playbook("status.yml"), "read the cluster status")
+    term = hosts.term
+    result = condense(summary.host_reports(REPORT_KEY), dt.datetime.now(dt.UTC))
     if json:
         term.json(result)
         return
@@ -42,5 +44,9 @@ def status(
             table.add_row(*(str(v) for v in row.values()))
         term.table(table)
     backup = result["last_backup"]
-    age = f"{backup['age_hours']} hours ago" if backup else "none found"
+    age = (
+        f"{backup['time']} on {backup['host']} ({backup['age_hours']} hours ago)"
+        if backup
+        else "none found"
+    )
     term.data(f"last backup: {age}\n")
