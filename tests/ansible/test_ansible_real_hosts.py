@@ -243,6 +243,7 @@ def test_ansible_os_play_firewall_deletes_its_stale_rules_only(os_play: OsPlay) 
 def test_ansible_reset_cleans_up_and_keeps_the_firewall(os_play: OsPlay) -> None:
     for host in os_play.hosts.hosts:
         _run(host, "mkdir", "-p", "/etc/cni/net.d", "/var/lib/etcd/member")
+        _run(host, "touch", "/etc/cni/net.d/10-leftover.conflist")
         # What kube-proxy leaves: a chain of its own and a jump into it from INPUT.
         _run(host, "iptables", "-N", "KUBE-FIREWALL")
         _run(host, "iptables", "-I", "INPUT", "-j", "KUBE-FIREWALL")
@@ -253,7 +254,8 @@ def test_ansible_reset_cleans_up_and_keeps_the_firewall(os_play: OsPlay) -> None
     )
     assert reset.returncode == 0, reset.output[-6000:]
     for host in os_play.hosts.hosts:
-        assert host.exec(["test", "-e", "/etc/cni/net.d"]).returncode == 1
+        # The CNI folder comes back empty (containerd must keep watching it), nothing in it.
+        assert _run(host, "ls", "-A", "/etc/cni/net.d") == ""
         assert host.exec(["test", "-e", "/var/lib/etcd"]).returncode == 1
         status = _run(host, "ufw", "status", "verbose")
         assert "Status: active" in status
