@@ -10,7 +10,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -112,15 +113,17 @@ def run_backend(
 class ServerProcess:
     """`backend serve` as a real process on a free loopback port, output captured to a file."""
 
-    def __init__(self, env: Mapping[str, str], log_path: Path) -> None:
+    def __init__(self, env: Mapping[str, str], log_path: Path, *, cpu: int | None = None) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         full_env = {**env, "BACKEND_PORT": str(self.port), "BACKEND_HOST": "127.0.0.1"}
         self._log = log_path.open("w")
         self.started_at = time.monotonic()
+        # `cpu`: run on that one core only (the benchmark's "one process on one core").
+        pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
         self.process = subprocess.Popen(
-            [str(BACKEND), "serve"], env=full_env, stdout=self._log, stderr=subprocess.STDOUT
+            [*pin, str(BACKEND), "serve"], env=full_env, stdout=self._log, stderr=subprocess.STDOUT
         )
 
     def wait_listening(self, timeout: float = 15) -> float:
@@ -154,3 +157,18 @@ class ServerProcess:
             self.process.kill()
             self.process.wait(timeout=10)
         self._log.close()
+
+
+@contextmanager
+def running(env: Mapping[str, str], log_path: Path) -> Iterator[ServerProcess]:
+    """`backend serve` until the block ends, then SIGTERM (killed if it hangs).
+
+    The exit code is in `server.process.returncode` afterwards.
+    """
+    server = ServerProcess(env, log_path)
+    try:
+        server.wait_listening()
+        yield server
+        server.stop()
+    finally:
+        server.kill()

@@ -42,7 +42,7 @@ INVALID = [
         "sslrootcert=/missing.pem is not a readable file",
     ),
     ("DATABASE_URL", "not a url at all", "is not a URL"),
-    ("DATABASE_URL", f"postgresql://u:{SECRET}@db:port/x", "is not a URL"),
+    ("DATABASE_URL", f"postgresql://u:{SECRET}@db:port/x", "port must be a number from 1 to 65535"),
 ]
 
 

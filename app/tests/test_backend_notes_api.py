@@ -226,15 +226,85 @@ async def test_stale_if_match_is_412_and_stale_version_is_409(client: httpx.Asyn
     current = await client.patch(url, json={"body": "3", "version": 2})
     assert current.status_code == 200
     assert current.json()["version"] == 3
-    weak = await client.patch(url, json={"body": "4"}, headers={"If-Match": 'W/"3"'})
-    assert weak.status_code == 200  # the weak form of earlier releases is still accepted
-    stale_weak = await client.patch(url, json={"body": "x"}, headers={"If-Match": 'W/"3"'})
-    assert stale_weak.status_code == 412
-    star = await client.patch(url, json={"body": "5"}, headers={"If-Match": "*"})
-    assert star.status_code == 200
-    garbage = await client.patch(url, json={"body": "6"}, headers={"If-Match": "nonsense"})
-    assert garbage.status_code == 422
-    assert (await client.get(url)).json()["body"] == "5"
+    # (If-Match, status, version afterwards), applied in order to the note at version 3.
+    steps = [
+        ('W/"3"', 412, 3),  # strong comparison (RFC 9110 13.1.1): a weak tag never matches
+        ('"1", W/"3", "3"', 200, 4),  # a list matches if any strong tag is current
+        ('"2","3"', 412, 4),
+        ('"abc", ""', 412, 4),  # well-formed tags this service did not make
+        ("*", 200, 5),
+    ]
+    for header, status, version in steps:
+        response = await client.patch(url, json={"body": header}, headers={"If-Match": header})
+        assert response.status_code == status, header
+        assert (await client.get(url)).headers["etag"] == f'"{version}"', header
+        if status == 412:
+            assert f"current version is {version}" in response.json()["detail"]
+    for garbage in ("nonsense", '"4" "5"', '*, "5"', '"5'):
+        response = await client.patch(url, json={"body": "6"}, headers={"If-Match": garbage})
+        assert response.status_code == 422, garbage
+        assert response.json()["errors"][0]["loc"] == "header.if-match"
+    assert (await client.get(url)).json()["body"] == "*"
+
+
+async def test_delete_with_an_if_match_list(client: httpx.AsyncClient) -> None:
+    note = await create(client)
+    url = f"{NOTES}/{note['id']}"
+    assert (await client.delete(url, headers={"If-Match": '"7", W/"1"'})).status_code == 412
+    assert (await client.delete(url, headers={"If-Match": '"7", "1"'})).status_code == 204
+
+
+@pytest.mark.parametrize("version", [True, False, "1", 1.5, [1]])
+async def test_version_must_be_a_json_integer(client: httpx.AsyncClient, version: object) -> None:
+    note = await create(client)
+    response = await client.patch(f"{NOTES}/{note['id']}", json={"body": "x", "version": version})
+    assert response.status_code == 422
+    assert [e["loc"] for e in response.json()["errors"]] == ["body.version"]
+    assert (await client.get(f"{NOTES}/{note['id']}")).json()["version"] == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "body", "key"),
+    [
+        ("POST", b'{"title": "a", "title": "b"}', "title"),
+        ("POST", b'{"title": "a", "tags": ["x"], "tags": []}', "tags"),
+        ("PATCH", b'{"version": 1, "body": "x", "version": 1}', "version"),
+    ],
+)
+async def test_duplicate_json_keys_are_refused(
+    client: httpx.AsyncClient, method: str, body: bytes, key: str
+) -> None:
+    url = NOTES
+    if method == "PATCH":
+        url = f"{NOTES}/{(await create(client))['id']}"
+    response = await client.request(
+        method, url, content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"] == [
+        {
+            "loc": f"body.{key}",
+            "msg": f"the key '{key}' appears twice",
+            "type": "json_duplicate_key",
+        }
+    ]
+    versions = [note["version"] for note in (await client.get(NOTES)).json()["items"]]
+    assert versions == ([] if method == "POST" else [1])  # nothing stored, nothing changed
+
+
+async def test_repeated_tags_are_dropped_before_counting(client: httpx.AsyncClient) -> None:
+    tags = [f"t{i}" for i in range(10)] * 3
+    response = await client.post(NOTES, json={"title": "t", "tags": tags})
+    assert response.status_code == 201
+    assert response.json()["tags"] == [f"t{i}" for i in range(10)]
+    eleven = await client.post(NOTES, json={"title": "t", "tags": [f"t{i}" for i in range(11)]})
+    assert eleven.status_code == 422
+    assert eleven.json()["errors"][0]["msg"] == "Value error, at most 10 distinct tags; got 11"
+    patched = await client.patch(
+        f"{NOTES}/{response.json()['id']}", json={"tags": ["a", "a", "b", "a"]}
+    )
+    assert patched.json()["tags"] == ["a", "b"]
 
 
 async def test_concurrent_updates_with_same_version_one_wins(client: httpx.AsyncClient) -> None:
@@ -276,3 +346,31 @@ async def test_unicode_round_trips(client: httpx.AsyncClient) -> None:
     assert [n["id"] for n in (await client.get(NOTES, params={"tag": "🏷"})).json()["items"]] == [
         note["id"]
     ]
+
+
+async def test_head_answers_every_get_route_like_get_without_a_body(
+    client: httpx.AsyncClient,
+) -> None:
+    note = await create(client, tags=["h"])
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    get_paths = [p.replace("{note_id}", note["id"]) for p, ops in paths.items() if "get" in ops]
+    assert len(get_paths) == 7
+    extra = ["/openapi.json", "/docs", f"{NOTES}/{uuid.uuid4()}", f"{NOTES}?limit=0", "/nope"]
+    for path in [*get_paths, *extra]:
+        got = await client.get(path)
+        head = await client.head(path)
+        assert head.status_code == got.status_code, path
+        assert head.content == b"", path
+        for name in ("content-type", "content-length", "etag", "allow"):
+            if name == "content-length" and path == "/metrics":
+                continue  # the metrics themselves change between the two requests
+            assert head.headers.get(name) == got.headers.get(name), (path, name)
+
+
+async def test_allow_lists_head_only_where_head_is_answered(client: httpx.AsyncClient) -> None:
+    response = await client.put(NOTES)
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD, POST"
+    for method in response.headers["allow"].split(", "):
+        answered = await client.request(method, NOTES, json={"title": "allowed"})
+        assert answered.status_code != 405, method

@@ -12,7 +12,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
-from app.tests.support import ServerProcess, backend_env, run_backend
+from app.tests.support import ServerProcess, backend_env, run_backend, running
 
 pytestmark = pytest.mark.slow
 
@@ -25,13 +25,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
     env = backend_env(data_dir=str(root / "data"), drain_delay_seconds="0", log_level="warning")
     migrated = run_backend("migrate", env)
     assert migrated.returncode == 0, migrated.stdout + migrated.stderr
-    server = ServerProcess(env, root / "server.log")
-    try:
-        server.wait_listening()
+    with running(env, root / "server.log") as server:
         yield server
-    finally:
-        server.stop()
-        assert "Traceback" not in server.output()
+    assert "Traceback" not in server.output()
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +54,16 @@ def test_api_conforms_to_its_schema(case: schemathesis.Case[Any]) -> None:
     # same goes for If-Match, a precondition that fails (412) unless it names the current version.
     # And a body over BACKEND_MAX_BODY_BYTES is refused with 413 before it is parsed, which
     # the "invalid data gets 4xx from its list" check does not count.
+    # Tags: the document cannot say "at most 10 distinct" (repeats are dropped before
+    # counting), so a list of more than 10 may be refused although its schema has no maxItems.
     excluded: list[Any] = []
     if "cursor" in (case.query or {}) or "if-match" in {h.lower() for h in case.headers or {}}:
+        excluded.append(positive_data_acceptance)
+    if (
+        isinstance(case.body, dict)
+        and isinstance(tags := case.body.get("tags"), list)
+        and len(tags) > 10
+    ):
         excluded.append(positive_data_acceptance)
     response = case.call(timeout=10)
     if response.status_code == 413:

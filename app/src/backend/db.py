@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -51,6 +52,24 @@ def is_unavailable(exc: BaseException) -> bool:
         "AdminShutdownError",
         "ConnectionDoesNotExistError",
     }
+
+
+# SQLSTATEs with which the server refuses this client: the configuration is wrong, so
+# retrying within the request cannot help, but it is an outage of the service (503), not a bug.
+_REFUSALS = {
+    "28P01": "authentication failed; check the user and password in database_url",
+    "28000": "authentication failed; the server does not accept this user from here (pg_hba)",
+    "3D000": "the database named in database_url does not exist",
+}
+
+
+def refusal(exc: BaseException) -> str | None:
+    """Why the database server refused the connection (wrong password, no such database)."""
+    for error in (exc, getattr(exc, "orig", None), exc.__cause__):
+        reason = _REFUSALS.get(str(getattr(error, "sqlstate", None)))
+        if reason is not None:
+            return reason
+    return None
 
 
 def _ssl_context(mode: str, root_cert: str | None) -> ssl.SSLContext | bool | str:
@@ -94,6 +113,30 @@ def _unique_statement_name() -> str:
     return f"__backend_{uuid.uuid4().hex}__"
 
 
+# A pooled connection idle longer than this is checked before use. A busy pool is never
+# pinged: SQLAlchemy's pre-ping costs four round trips per checkout with asyncpg (BEGIN, the
+# ping's prepare and execute, ROLLBACK), more than the read itself (ADR 0017). The threshold
+# is well under the idle timeouts that drop connections (poolers, NAT, serverless suspend).
+IDLE_PING_SECONDS = 10.0
+
+
+def _mark_idle(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, dialect: Any) -> None:
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+        return
+    try:
+        alive = dialect.do_ping(dbapi_connection)
+    except Exception:
+        alive = False
+    if not alive:
+        # The pool replaces the connection and tries again (SQLAlchemy's disconnect handling).
+        raise DisconnectionError("pooled connection went stale while idle")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers run beside the writer; busy_timeout waits instead of failing on a lock.
@@ -114,13 +157,20 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
-        pool_pre_ping=True,
+        pool_pre_ping=False,  # replaced by _ping_if_idle
         pool_recycle=1800,
         connect_args=connect_args(settings, url),
         hide_parameters=True,
     )
     if url.backend == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    dialect = engine.sync_engine.dialect
+
+    def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        _ping_if_idle(dbapi_connection, record, dialect)
+
+    event.listen(engine.sync_engine.pool, "checkin", _mark_idle)
+    event.listen(engine.sync_engine.pool, "checkout", ping_if_idle)
     return engine
 
 

@@ -11,7 +11,9 @@ from backend import openapi, problems
 from backend.db import create_engine
 from backend.metrics import Metrics
 from backend.middleware.body_limit import BodyLimitMiddleware
+from backend.middleware.head import HeadAsGetMiddleware
 from backend.middleware.observability import ObservabilityMiddleware
+from backend.middleware.strict_json import StrictJSONMiddleware
 from backend.migrations import HEAD
 from backend.readiness import ReadinessProbe
 from backend.repository import NoteRepository
@@ -58,7 +60,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(notes.router)
     problems.install(app)
     openapi.install(app)
-    # Added last = outermost: observability sees the 413 that the body limit answers.
+    # Added last = outermost: observability sees the 413 that the body limit answers, and
+    # the duplicate-key check reads a body that is known to be within the limit.
+    app.add_middleware(HeadAsGetMiddleware)
+    app.add_middleware(StrictJSONMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(
         ObservabilityMiddleware,

@@ -15,7 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
-from backend.db import DatabaseUnavailable, is_unavailable
+from backend.db import DatabaseUnavailable, is_unavailable, refusal
 from backend.logs import request_id_var
 from backend.repository import NoteNotFound, VersionConflict
 
@@ -140,6 +140,15 @@ def unexpected_error_response(exc: BaseException) -> JSONResponse:
     """503 for an unreachable database, else a logged 500 that tells the client nothing more."""
     request_id = request_id_var.get()
     extra = {} if request_id is None else {"request_id": request_id}
+    if (refused := refusal(exc)) is not None:
+        # A configuration fault, not a bug: one line naming it, no traceback per request.
+        log.warning("database refused the connection: %s", refused, extra=extra)
+        return problem_response(
+            503,
+            "the database refused this service's connection; the operator must fix its "
+            "configuration",
+            headers={"Retry-After": "2"},
+        )
     if is_unavailable(exc):
         log.warning("database unavailable: %s", type(exc).__name__, extra=extra)
         return problem_response(

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend.db import is_unavailable
+from backend.db import is_unavailable, refusal
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,8 @@ class ReadinessProbe:
         except TimeoutError:
             return Readiness(False, f"database did not answer within {self._timeout:g} s")
         except DBAPIError as exc:
+            if (refused := refusal(exc)) is not None:
+                return Readiness(False, f"database refused the connection: {refused}")
             if is_unavailable(exc) and "alembic_version" not in str(exc.orig):
                 return Readiness(False, f"database unreachable ({type(exc.orig).__name__})")
             return Readiness(False, "database schema missing; run `backend migrate`")

@@ -6,7 +6,14 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 MAX_TAGS = 10
 
@@ -36,11 +43,31 @@ Tag = Annotated[
 
 
 def _unique(tags: list[str]) -> list[str]:
-    """Drop repeated tags, keeping the first occurrence's position."""
-    return list(dict.fromkeys(tags))
+    """Drop repeated tags, keeping the first occurrence's position; then count them."""
+    unique = list(dict.fromkeys(tags))
+    if len(unique) > MAX_TAGS:
+        raise ValueError(f"at most {MAX_TAGS} distinct tags; got {len(unique)}")
+    return unique
 
 
-Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_unique)]
+# No maxItems: repeats are dropped before counting (documented), which JSON Schema cannot say.
+Tags = Annotated[
+    list[Tag],
+    Field(description=f"At most {MAX_TAGS} distinct tags; repeats are dropped, first one kept."),
+    AfterValidator(_unique),
+]
+
+
+def _number_not_bool_or_text(value: Any) -> Any:
+    # pydantic's lax mode reads true as 1 and "1" as 1; JSON Schema's integer is neither.
+    # An integral float (2.0) is an integer in JSON Schema and stays accepted.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a JSON integer (not true, false or a string)")
+    return value
+
+
+# Every number a request body carries goes through _number_not_bool_or_text.
+Version = Annotated[int, Field(ge=1, le=2**31 - 1), BeforeValidator(_number_not_bool_or_text)]
 
 
 class NoteCreate(BaseModel):
@@ -84,7 +111,7 @@ class NoteUpdate(BaseModel):
     title: Title | None = None
     body: Body | None = None
     tags: Tags | None = None
-    version: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    version: Version | None = None
 
     @model_validator(mode="after")
     def _no_nulls(self) -> NoteUpdate:

@@ -13,6 +13,7 @@ from types import FrameType
 
 import uvicorn
 
+from backend.http_protocol import HeadLimits, guarded_protocol
 from backend.main import create_app
 from backend.readiness import ReadinessProbe
 from backend.settings import Settings
@@ -67,7 +68,16 @@ def serve(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http="httptools",
+        # httptools with bounds on the request head (http_protocol.py, ADR 0016).
+        http=guarded_protocol(
+            HeadLimits(
+                max_bytes=settings.max_header_bytes,
+                max_headers=settings.max_headers,
+                timeout_seconds=settings.header_timeout_seconds,
+                max_connections=settings.max_connections,
+            )
+        ),
+        ws="none",
         lifespan="on",
         access_log=False,
         log_config=None,

@@ -45,9 +45,7 @@ class SecretFiles(PydanticBaseSettingsSource):
         if self._directory is None or field_name not in SECRET_FIELDS:
             return None, field_name, False
         path = self._directory / field_name
-        if not path.is_file():
-            return None, field_name, False
-        return path.read_text(encoding="utf-8").strip(), field_name, False
+        return read_secret_file(path, field_name), field_name, False
 
     def __call__(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -56,6 +54,35 @@ class SecretFiles(PydanticBaseSettingsSource):
             if value is not None:
                 values[key] = value
         return values
+
+
+def read_secret_file(path: Path, field_name: str) -> str | None:
+    """The one line of a secret file, or None when there is no file.
+
+    Every refusal names the file and never its content: a second line or a stray byte
+    could be (part of) the secret.
+    """
+    name = f"{ENV_PREFIX}{field_name.upper()}"
+    if not path.exists():
+        return None
+    if not path.is_file():
+        kind = "a directory" if path.is_dir() else "a special file"
+        raise ConfigError(
+            f"{name}: {path} is {kind}, not a file; mount the Secret's key "
+            f"{field_name!r} as a file (items/subPath), or remove it"
+        )
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{name}: {path} is not UTF-8 text; write the value as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{name}: {path} cannot be read ({exc.strerror})") from None
+    value = text.strip()
+    if "\n" in value or "\r" in value:
+        raise ConfigError(
+            f"{name}: {path} has more than one line; a secret file holds the value on one line"
+        )
+    return value
 
 
 class Settings(BaseSettings):
@@ -91,6 +118,11 @@ class Settings(BaseSettings):
     readiness_cache_seconds: float = Field(default=1.0, ge=0, le=60)
     readiness_timeout_seconds: PositiveSeconds = 2.0
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=64 * 1024 * 1024)
+    # The request line and headers: bounded in size, count and arrival time (ADR 0016).
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
+    max_headers: int = Field(default=100, ge=10, le=1000)
+    header_timeout_seconds: PositiveSeconds = 10.0
+    max_connections: int = Field(default=4096, ge=16, le=1_000_000)
     secrets_dir: Path | None = Field(default=None, exclude=True)
     pod_name: str | None = None
     pod_namespace: str | None = None

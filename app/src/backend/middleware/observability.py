@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.logs import request_id_var
 from backend.metrics import UNMATCHED_ROUTE, Metrics
+from backend.middleware.liveness import LIVENESS_PATH, answer_liveness, is_liveness_probe
 from backend.problems import unexpected_error_response
 
 access_log = logging.getLogger("backend.access")
@@ -62,9 +63,13 @@ class ObservabilityMiddleware:
             await send(message)
 
         metrics.in_flight.inc()
+        liveness = is_liveness_probe(scope)
         try:
             try:
-                await self.app(scope, receive, send_wrapper)
+                if liveness:
+                    await answer_liveness(scope, send_wrapper)
+                else:
+                    await self.app(scope, receive, send_wrapper)
             except Exception as exc:
                 # Starlette's fallback handler would answer outside this middleware: without
                 # the X-Request-ID header, the request id in the body, or the access log status.
@@ -76,7 +81,9 @@ class ObservabilityMiddleware:
             metrics.in_flight.dec()
             duration = time.perf_counter() - start
             route = scope.get("route")
-            template = getattr(route, "path", None) or UNMATCHED_ROUTE
+            template = (
+                LIVENESS_PATH if liveness else getattr(route, "path", None) or UNMATCHED_ROUTE
+            )
             method = _known(scope["method"])
             metrics.requests.labels(method, template, str(status)).inc()
             metrics.duration.labels(method, template).observe(duration)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Annotated
 
@@ -11,22 +10,24 @@ from fastapi.exceptions import RequestValidationError
 
 from backend.deps import NotesDep
 from backend.pagination import Cursor, InvalidCursor
+from backend.preconditions import IF_MATCH_PATTERN, if_match_versions
 from backend.problems import problem_responses
+from backend.responses import model_response
 from backend.schemas import Note, NoteCreate, NotePage, NoteUpdate, Tag
 
 router = APIRouter(prefix="/api/v1/notes", tags=["notes"])
 
 MAX_PAGE = 100
-_ETAG = re.compile(r'^\s*(?:W/)?"(\d{1,9})"\s*$')
 
 IfMatch = Annotated[
     str | None,
     Header(
         description=(
-            'The ETag from a GET ("<version>"); the change applies only if it is current. '
-            'W/"<version>" is accepted too, for clients of earlier releases.'
+            'ETags from a GET ("<version>"), separated by commas, or *; the change applies '
+            "only if the note's current version is among them. Weak tags (W/...) never match "
+            "(RFC 9110 compares If-Match strongly)."
         ),
-        pattern=r'^\s*(\*|(W/)?"\d{1,9}")\s*$',
+        pattern=IF_MATCH_PATTERN,
     ),
 ]
 
@@ -36,38 +37,20 @@ def etag(note: Note) -> str:
     return f'"{note.version}"'
 
 
-def _expected_version(if_match: str | None) -> int | None:
-    """The version an If-Match header asks for; "*" asks for none in particular."""
-    if if_match is None or if_match.strip() == "*":
-        return None
-    match = _ETAG.match(if_match)
-    if match is None:
-        raise RequestValidationError(
-            [
-                {
-                    "loc": ("header", "if-match"),
-                    "msg": 'expected "<version>" or *',
-                    "type": "value_error",
-                }
-            ]
-        )
-    return int(match.group(1))
-
-
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
+    response_model=Note,
     responses=problem_responses(413, 422, 503),
 )
-async def create_note(data: NoteCreate, notes: NotesDep, response: Response) -> Note:
+async def create_note(data: NoteCreate, notes: NotesDep) -> Response:
     """Create a note; the Location header points at it."""
     note = await notes.create(data)
-    response.headers["Location"] = f"{router.prefix}/{note.id}"
-    response.headers["ETag"] = etag(note)
-    return note
+    headers = {"Location": f"{router.prefix}/{note.id}", "ETag": etag(note)}
+    return model_response(note, status_code=201, headers=headers)
 
 
-@router.get("", responses=problem_responses(422, 503))
+@router.get("", response_model=NotePage, responses=problem_responses(422, 503))
 async def list_notes(
     notes: NotesDep,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Notes per page")] = 20,
@@ -80,7 +63,7 @@ async def list_notes(
         ),
     ] = None,
     tag: Annotated[Tag | None, Query(description="Only notes with this tag")] = None,
-) -> NotePage:
+) -> Response:
     """List notes, newest first, one page at a time."""
     position = None
     if cursor is not None:
@@ -90,29 +73,30 @@ async def list_notes(
             raise RequestValidationError(
                 [{"loc": ("query", "cursor"), "msg": str(exc), "type": "value_error"}]
             ) from None
-    return await notes.list_page(limit=limit, cursor=position, tag=tag)
+    return model_response(await notes.list_page(limit=limit, cursor=position, tag=tag))
 
 
-@router.get("/{note_id}", responses=problem_responses(404, 422, 503))
-async def get_note(note_id: uuid.UUID, notes: NotesDep, response: Response) -> Note:
+@router.get("/{note_id}", response_model=Note, responses=problem_responses(404, 422, 503))
+async def get_note(note_id: uuid.UUID, notes: NotesDep) -> Response:
     """Read one note; its ETag is the version to send back in If-Match."""
     note = await notes.get(note_id)
-    response.headers["ETag"] = etag(note)
-    return note
+    return model_response(note, headers={"ETag": etag(note)})
 
 
-@router.patch("/{note_id}", responses=problem_responses(404, 409, 412, 413, 422, 503))
+@router.patch(
+    "/{note_id}",
+    response_model=Note,
+    responses=problem_responses(404, 409, 412, 413, 422, 503),
+)
 async def update_note(
     note_id: uuid.UUID,
     change: NoteUpdate,
     notes: NotesDep,
-    response: Response,
     if_match: IfMatch = None,
-) -> Note:
+) -> Response:
     """Change some fields; a stale If-Match answers 412, a stale `version` 409."""
-    note = await notes.update(note_id, change, if_match=_expected_version(if_match))
-    response.headers["ETag"] = etag(note)
-    return note
+    note = await notes.update(note_id, change, if_match=if_match_versions(if_match))
+    return model_response(note, headers={"ETag": etag(note)})
 
 
 @router.delete(
@@ -123,4 +107,4 @@ async def update_note(
 )
 async def delete_note(note_id: uuid.UUID, notes: NotesDep, if_match: IfMatch = None) -> None:
     """Delete a note (and its tags)."""
-    await notes.delete(note_id, if_match=_expected_version(if_match))
+    await notes.delete(note_id, if_match=if_match_versions(if_match))

@@ -11,10 +11,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from backend.deps import StateDep
+from backend.middleware.liveness import ALIVE
 
 router = APIRouter(tags=["operations"])
-
-_ALIVE = b'{"status":"ok"}'
 
 
 class ReadyStatus(BaseModel):
@@ -40,7 +39,8 @@ class Info(BaseModel):
 @router.get("/healthz", responses={200: {"content": {"application/json": {}}}})
 async def healthz() -> Response:
     """Liveness: the process answers; never touches the database."""
-    return Response(_ALIVE, media_type="application/json")
+    # GET and HEAD are answered by middleware/liveness.py before routing; same body.
+    return Response(ALIVE, media_type="application/json")
 
 
 @router.get(
