@@ -37,7 +37,7 @@ def spec(cluster: RunningCluster) -> dict[str, Any]:
 
 
 def host_names(cluster: RunningCluster) -> list[str]:
-    return host_names(cluster)
+    return [h["name"] for h in spec(cluster)["spec"]["hosts"]]
 
 
 def control_planes(cluster: RunningCluster) -> list[str]:
