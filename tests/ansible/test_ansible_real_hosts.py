@@ -247,6 +247,12 @@ def test_ansible_reset_cleans_up_and_keeps_the_firewall(os_play: OsPlay) -> None
         # What kube-proxy leaves: a chain of its own and a jump into it from INPUT.
         _run(host, "iptables", "-N", "KUBE-FIREWALL")
         _run(host, "iptables", "-I", "INPUT", "-j", "KUBE-FIREWALL")
+    # What kube-vip leaves when kubeadm reset kills its pod: the endpoint's address on the
+    # interface of the host that held it.
+    endpoint = os_play.hosts.bridge_address.rsplit(".", 1)[0] + ".250"
+    control_plane = os_play.control_plane
+    interface = _run(control_plane, "ip", "-o", "-4", "addr", "show", "to", control_plane.address)
+    _run(control_plane, "ip", "addr", "add", f"{endpoint}/32", "dev", interface.split()[1])
     refused = run_playbook("reset.yml", os_play.inventory, *os_play.args, env=os_play.env)
     assert refused.returncode != 0 and "reset_confirm=yes" in " ".join(refused.output.split())
     reset = run_playbook(
@@ -263,3 +269,4 @@ def test_ansible_reset_cleans_up_and_keeps_the_firewall(os_play: OsPlay) -> None
         rules = _run(host, "iptables", "-S")
         assert "KUBE-FIREWALL" not in rules
         assert "-P INPUT DROP" in rules and "ufw-user-input" in rules
+        assert _run(host, "ip", "-o", "-4", "addr", "show", "to", f"{endpoint}/32") == ""
