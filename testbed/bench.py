@@ -95,6 +95,10 @@ class TestHosts:
     def host(self, name: str) -> TestHost:
         return next(host for host in self.hosts if host.name == name)
 
+    def root_of(self, name: str) -> Path:
+        """The host's root filesystem as this machine sees it (files put there appear inside)."""
+        return self.bench.host_dir(name) / "rootfs"
+
     def ssh_argv(self, host: TestHost, *command: str) -> list[str]:
         """argv to run command on host over SSH with the bench's key and known_hosts."""
         return [
@@ -339,7 +343,7 @@ class BenchLifecycle:
         return sorted(mountpoints, key=len, reverse=True)
 
     def _mount_host_root(self, lower: Path, name: str) -> Path:
-        host_dir = self.run_dir / "hosts" / name
+        host_dir = self.bench.host_dir(name)
         upper, work, merged = host_dir / "upper", host_dir / "work", host_dir / "rootfs"
         for folder in (upper, work, merged):
             folder.mkdir(parents=True)

@@ -63,6 +63,10 @@ class Bench:
     def run_dir(self) -> Path:
         return STATE_ROOT / self.name
 
+    def host_dir(self, name: str) -> Path:
+        """A host's folder: its overlay root's layers, and `rootfs`, the root it boots from."""
+        return self.run_dir / "hosts" / name
+
     @property
     def ssh_dir(self) -> Path:
         return self.run_dir / "ssh"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from e2e.tests.timings import TIMINGS
+from e2e.tests.timings import REPORTS, TIMINGS
 from testbed.cluster import RunningCluster
 from testbed.fixtures import testbed_cluster
 
@@ -16,6 +16,7 @@ __all__ = ["testbed_cluster"]
 
 MODULE_ORDER = (
     "test_platform.py",
+    "test_cis.py",  # reads the hosts as the first apply left them
     "test_workload.py",
     "test_network_policy.py",
     "test_control_plane_failure.py",
@@ -39,6 +40,10 @@ def bring_up_timings(testbed_cluster: RunningCluster) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for title, text in REPORTS.items():
+        terminalreporter.section(title)
+        for line in text.splitlines():
+            terminalreporter.write_line(line)
     if TIMINGS:
         terminalreporter.section("testbed timings")
         for step, seconds in TIMINGS.items():

@@ -218,6 +218,29 @@ def test_ansible_rendering_api_server_loads_encryption_audit_and_admission(
     assert mounted["/var/log/kubernetes/audit"]["readOnly"] is False
 
 
+def test_ansible_rendering_keeps_the_cis_benchmark_settings(before_init: Rendered) -> None:
+    """What kube-bench's cis-1.9 checks pass on because of this config, not kubeadm's defaults
+    (docs/cis.md; e2e/tests/test_cis.py runs the benchmark itself on the testbed)."""
+    docs = _kubeadm(before_init, "cp-1")
+    cluster, kubelet = docs["ClusterConfiguration"], docs["KubeletConfiguration"]
+    api = cluster["apiServer"]["extraArgs"]
+    assert api["profiling"] == "false"  # 1.2.15
+    assert api["audit-log-path"]  # 1.2.16
+    assert int(api["audit-log-maxage"]) >= 30  # 1.2.17
+    assert int(api["audit-log-maxbackup"]) >= 10  # 1.2.18
+    assert int(api["audit-log-maxsize"]) >= 100  # 1.2.19
+    assert api["encryption-provider-config"]  # 1.2.27
+    assert api["tls-min-version"] in {"VersionTLS12", "VersionTLS13"}
+    controller_manager = cluster["controllerManager"]["extraArgs"]
+    assert int(controller_manager["terminated-pod-gc-threshold"]) > 0  # 1.3.1
+    assert controller_manager["profiling"] == "false"  # 1.3.2
+    assert cluster["scheduler"]["extraArgs"]["profiling"] == "false"  # 1.4.1
+    assert kubelet["authentication"]["anonymous"]["enabled"] is False  # 4.2.1
+    assert kubelet["authorization"]["mode"] == "Webhook"  # 4.2.2
+    assert kubelet["readOnlyPort"] == 0  # 4.2.4
+    assert kubelet["rotateCertificates"] is True  # 4.2.10
+
+
 @pytest.mark.parametrize(
     ("host", "name"),
     [
