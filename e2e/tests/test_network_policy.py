@@ -91,7 +91,12 @@ def server_and_client(testbed_cluster: RunningCluster) -> Iterator[str]:
 def test_default_deny_blocks_what_worked_before(
     testbed_cluster: RunningCluster, server_and_client: str
 ) -> None:
-    assert reach(testbed_cluster, NS, "client", server_and_client), "no pod-to-pod path at all"
+    # The server pod has no readiness probe: Ready once started, listening a moment later
+    # (python's start on a loaded machine; a CI run's single first try failed).
+    deadline = time.monotonic() + 30
+    while not reach(testbed_cluster, NS, "client", server_and_client):
+        assert time.monotonic() < deadline, "no pod-to-pod path at all"
+        time.sleep(1)
     deny = {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
