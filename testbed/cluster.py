@@ -10,11 +10,9 @@ configures a host: the hosts get everything through the spec.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import tarfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +22,7 @@ from kubestead.spec.models import Cluster
 from kubestead.spec.validate import validate_file
 from testbed import backend, database, services
 from testbed.bench import BenchLifecycle, TestHosts
-from testbed.bundle import push
+from testbed.bundle import oci, push
 from testbed.bundle.offline import OfflineBundle, build_bundle
 from testbed.cache import cache_key, prune
 from testbed.capabilities import check_capabilities
@@ -258,7 +256,7 @@ def _serve(bench: Bench, bundle: OfflineBundle, services_dir: Path, report: Repo
     images = {**bundle.images, **bundle.workload_images}
     # One storage per set of images: the registry holds exactly this bundle's (the e2e tests
     # compare its catalog with `kubestead bundle`), and a warm start pushes nothing.
-    digests = {reference: _archive_digest(archive) for reference, archive in images.items()}
+    digests = {reference: oci.archive_digest(archive) for reference, archive in images.items()}
     storage = cache_root() / f"registry-{cache_key(digests)}"
     prune(cache_root(), "registry", keep=storage)
     services.start_registry(
@@ -269,11 +267,3 @@ def _serve(bench: Bench, bundle: OfflineBundle, services_dir: Path, report: Repo
         if push.manifest_digest(registry, reference) != digests[reference]:
             report(f"pushing {reference}")
             push.push(registry, archive, reference)
-
-
-def _archive_digest(archive: Path) -> str:
-    with tarfile.open(archive) as tar:
-        member = tar.extractfile("index.json")
-        if member is None:
-            raise TestbedError(f"{archive}: no index.json")
-        return str(json.loads(member.read())["manifests"][0]["digest"])

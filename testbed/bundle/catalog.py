@@ -53,7 +53,8 @@ def minor_of(version: str) -> tuple[int, int]:
     return int(major), int(minor)
 
 
-def _kubernetes_ldflags(version: str) -> str:
+def kubernetes_version_ldflags(version: str) -> str:
+    """`-s -w` and the -X flags that give Kubernetes binaries their version."""
     major, minor = (str(part) for part in minor_of(version))
     flags = ["-s", "-w"]
     # Without these kubeadm sees "v0.0.0-master" and refuses to deploy the version.
@@ -76,7 +77,7 @@ def go_components(kubernetes_version: str) -> dict[str, GoComponent]:
     if kubernetes_version != tested:
         # The wrapper module pins one release's staging modules; another needs its own module.
         raise ValueError(f"testbed/go/k8s builds Kubernetes {tested}, not {kubernetes_version}")
-    ldflags = _kubernetes_ldflags(kubernetes_version)
+    ldflags = kubernetes_version_ldflags(kubernetes_version)
     cri_tools = versions.CRI_TOOLS_VERSIONS[minor]
     cni = versions.KUBERNETES_CNI_VERSIONS[minor]
     images, _ = _kubeadm_images(kubernetes_version)

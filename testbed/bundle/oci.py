@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from testbed.errors import TestbedError
+
 LAYER_MEDIA_TYPE = "application/vnd.oci.image.layer.v1.tar"
 CONFIG_MEDIA_TYPE = "application/vnd.oci.image.config.v1+json"
 MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
@@ -181,3 +183,12 @@ def write_image(rootfs: Path, reference: str, config: ImageConfig, archive: Path
             tar.addfile(info, layer_file)
         partial.replace(archive)
     return f"sha256:{manifest_digest}"
+
+
+def archive_digest(archive: Path) -> str:
+    """The manifest digest of an archive write_image wrote (from its index.json)."""
+    with tarfile.open(archive) as tar:
+        member = tar.extractfile("index.json")
+        if member is None:
+            raise TestbedError(f"{archive}: no index.json")
+        return str(json.loads(member.read())["manifests"][0]["digest"])

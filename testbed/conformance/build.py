@@ -47,19 +47,8 @@ _LIST_TIMEOUT_S = 120
 
 
 def version_ldflags(version: str) -> str:
-    """hack/lib/version.sh's -X flags (less gitCommit, unknown here) and golang.sh's `-s -w`."""
-    major, minor = (str(part) for part in catalog.minor_of(version))
-    flags = []
-    for package in ("k8s.io/client-go/pkg/version", "k8s.io/component-base/version"):
-        flags += [
-            f"-X '{package}.buildDate=1970-01-01T00:00:00Z'",
-            f"-X '{package}.gitTreeState=clean'",
-            f"-X '{package}.gitVersion={version}'",
-            f"-X '{package}.gitMajor={major}'",
-            f"-X '{package}.gitMinor={minor}'",
-        ]
-    # "all=" as upstream: the -X applies wherever the package is linked from.
-    return f"all={' '.join(flags)} -s -w"
+    """The bundle's version flags, for every package that links them ("all=", as upstream)."""
+    return f"all={catalog.kubernetes_version_ldflags(version)}"
 
 
 def _build_suite(ldflags: str) -> Callable[[Path, Mapping[str, str]], None]:

@@ -43,15 +43,13 @@ registries, CUDA, volume servers, kitten, perl, redis); `check_listed` returns t
 
 from __future__ import annotations
 
-import json
 import shutil
-import tarfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from kubestead import versions
-from testbed.bundle import push
+from testbed.bundle import oci, push
 from testbed.bundle.images import DebianBase, ImageRecipe, build_image, cached_base
 from testbed.bundle.oci import ImageConfig
 from testbed.commands import run
@@ -487,15 +485,6 @@ def build_images(
     return archives
 
 
-def archive_digest(archive: Path) -> str:
-    """The manifest digest of an OCI archive bundle/oci.py wrote."""
-    with tarfile.open(archive) as tar:
-        member = tar.extractfile("index.json")
-        if member is None:
-            raise TestbedError(f"{archive}: no index.json")
-        return str(json.loads(member.read())["manifests"][0]["digest"])
-
-
 def push_images(registry: str, archives: Mapping[str, Path], report: Report) -> None:
     """Push what the registry lacks, under the upstream names; check the bundle's are there."""
     missing = [ref for ref in from_bundle() if push.manifest_digest(registry, ref) is None]
@@ -505,6 +494,6 @@ def push_images(registry: str, archives: Mapping[str, Path], report: Report) -> 
             "pushes: is this the registry `make up` started?"
         )
     for reference, archive in archives.items():
-        if push.manifest_digest(registry, reference) != archive_digest(archive):
+        if push.manifest_digest(registry, reference) != oci.archive_digest(archive):
             report(f"pushing {reference}")
             push.push(registry, archive, reference)
