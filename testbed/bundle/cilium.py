@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from kubestead import versions
-from testbed.bundle.gobuild import GO_MODULES, GoComponent, build_in_module
+from testbed.bundle.gobuild import GO_MODULES, GoComponent, build_in_module, module_dir
 from testbed.bundle.images import DebianBase, ImageRecipe
 from testbed.bundle.oci import ImageConfig
 from testbed.errors import TestbedError
@@ -71,17 +71,9 @@ def component(version: str) -> GoComponent:
 
 def module_source(version: str, env: Mapping[str, str]) -> Path:
     """Cilium's module tree in the Go module cache (downloaded if needed; read-only)."""
-    result = subprocess.run(
-        ["go", "mod", "download", "-json", f"{MODULE}@v{version}"],
-        cwd=GO_MODULES / "cilium",
-        env={**env, "GONOSUMDB": "github.com/cilium"},
-        capture_output=True,
-        text=True,
-        check=False,
+    return module_dir(
+        f"{MODULE}@v{version}", GO_MODULES / "cilium", {**env, "GONOSUMDB": "github.com/cilium"}
     )
-    if result.returncode != 0:
-        raise TestbedError(f"go mod download {MODULE}@v{version}: {result.stdout[-500:]}")
-    return Path(json.loads(result.stdout)["Dir"])
 
 
 def images(version: str, binaries: Path, source: Path, loopback: Path) -> list[ImageRecipe]:

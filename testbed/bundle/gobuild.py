@@ -51,8 +51,8 @@ class GoComponent:
         return digest.hexdigest()[:16]
 
 
-def run_go(argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> None:
-    """Run a go command; a failure is a TestbedError with the tool's last lines."""
+def run_go(argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> str:
+    """Run a go command, return its output; a failure is a TestbedError with its last lines."""
     result = subprocess.run(
         list(argv),
         cwd=cwd,
@@ -65,6 +65,14 @@ def run_go(argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> None:
     if result.returncode != 0:
         tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
         raise TestbedError(f"{' '.join(argv[:3])} … failed in {cwd}:\n{tail}")
+    return result.stdout
+
+
+def module_dir(module: str, cwd: Path, env: Mapping[str, str]) -> Path:
+    """`go mod download -json module[@version]` run in cwd: the module's tree in the module
+    cache (read-only), downloaded if needed."""
+    listing = run_go(["go", "mod", "download", "-json", module], cwd, env)
+    return Path(json.loads(listing)["Dir"])
 
 
 def go_env(cache: Path, component: GoComponent) -> dict[str, str]:
@@ -144,18 +152,8 @@ def build_as_main_module(
 
     def run(out: Path, env: Mapping[str, str]) -> None:
         with tempfile.TemporaryDirectory() as scratch:
-            listing = subprocess.run(
-                ["go", "mod", "download", "-json", f"{module}@{version}"],
-                cwd=scratch,
-                env={**env, "GOFLAGS": "-mod=mod"},
-                capture_output=True,
-                text=True,
-                check=False,
-                timeout=_BUILD_TIMEOUT_S,
-            )
-            if listing.returncode != 0:
-                raise TestbedError(f"go mod download {module}@{version}: {listing.stdout[-500:]}")
-            source = Path(json.loads(listing.stdout)["Dir"])
+            mod_mode = {**env, "GOFLAGS": "-mod=mod"}
+            source = module_dir(f"{module}@{version}", Path(scratch), mod_mode)
             tree = Path(scratch) / "src"
             shutil.copytree(source, tree)
             for path in [tree, *tree.rglob("*")]:

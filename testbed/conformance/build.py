@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
 from collections.abc import Callable, Mapping
@@ -136,18 +135,7 @@ def build_binaries(cache: Path, report: Report) -> Binaries:
 
 def module_source(env: Mapping[str, str]) -> Path:
     """The k8s.io/kubernetes module tree in the Go module cache (downloaded if needed)."""
-    result = subprocess.run(
-        ["go", "mod", "download", "-json", "k8s.io/kubernetes"],
-        cwd=MODULE,
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=_LIST_TIMEOUT_S,
-    )
-    if result.returncode != 0:
-        raise TestbedError(f"go mod download k8s.io/kubernetes in {MODULE}: {result.stdout[-500:]}")
-    return Path(json.loads(result.stdout)["Dir"])
+    return gobuild.module_dir("k8s.io/kubernetes", MODULE, env)
 
 
 def listed_images(e2e_test: Path) -> list[str]:
