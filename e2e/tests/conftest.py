@@ -17,6 +17,7 @@ __all__ = ["testbed_cluster"]
 MODULE_ORDER = (
     "test_platform.py",
     "test_cis.py",  # reads the hosts as the first apply left them
+    "test_conformance.py",
     "test_workload.py",
     "test_network_policy.py",
     "test_control_plane_failure.py",

@@ -6,6 +6,6 @@
 `build` makes the suite's programs from source (build.py, through testbed/go/e2e) and the
 images its [Conformance] specs pull (images.py), as the offline bundle makes its own. `run`
 pushes those images to the registry of the cluster `make up` left running, under their
-upstream names, runs the selection (run.py) and prints the JUnit report's counts and every
-failed or skipped spec with its reason (report.py).
+upstream names (on_cluster.py), runs the selection (run.py) and prints the JUnit report's
+counts and every failed or skipped spec with its reason (report.py).
 """

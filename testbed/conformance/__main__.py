@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from testbed.conformance import run as runner
@@ -21,46 +20,21 @@ def say(message: str) -> None:
     print(f"[conformance] {message}", file=sys.stderr, flush=True)
 
 
-def _build() -> tuple[Path, dict[str, Path]]:
-    """The suite's folder and the images' archives, built if missing, checked against e2e.test."""
-    from testbed.conformance import build, images
-    from testbed.mirror import machine_mirror
-    from testbed.settings import cache_root
-
-    started = time.monotonic()
-    binaries = build.build_binaries(cache_root(), say)
-    archives = images.build_images(cache_root(), binaries, machine_mirror(), say)
-    listed = build.listed_images(binaries.suite / "e2e.test")
-    unused = images.check_listed(listed, [*archives, *images.from_bundle()])
-    say(
-        f"{len(archives)} images built here, {len(images.from_bundle())} from the bundle; "
-        f"{len(unused)} more that e2e.test lists are used by no [Conformance] spec"
-    )
-    say(f"ready in {time.monotonic() - started:.0f} s")
-    return binaries.suite, archives
-
-
 def _run(args: argparse.Namespace) -> int:
+    from testbed.conformance import on_cluster
+
     chosen = runner.selection(args.subset, args.focus)
-    suite, archives = _build()
+    built = on_cluster.build_suite(say)
     if args.dry_run:
         # e2e.test reads the kubeconfig only when specs run: a dry run needs no cluster.
         report_dir = args.report_dir or Path(tempfile.mkdtemp(prefix="conformance-dry-run-"))
         target = runner.Target(kubeconfig=Path("/dev/null"), kubectl=Path("kubectl"))
+        result = on_cluster.timed_run(built, chosen, target, report_dir, say, args.nodes, True)
     else:
         from testbed.cluster import ClusterTestbed
-        from testbed.conformance import images
-        from testbed.settings import REGISTRY_PORT
 
         running = ClusterTestbed().attach(say)
-        registry = f"{running.bench.machine_address}:{REGISTRY_PORT}"
-        say(f"pushing the test images to {registry}")
-        images.push_images(registry, archives, say)
-        report_dir = args.report_dir or running.bench.run_dir / "conformance"
-        target = runner.Target(kubeconfig=running.kubeconfig, kubectl=running.kubectl_binary)
-    say(f"running {chosen.name}: focus {chosen.focus!r}, skip {chosen.skip!r}")
-    say(f"report: {report_dir}")
-    result = runner.run_suite(suite, chosen, target, report_dir, args.nodes, args.dry_run)
+        result = on_cluster.run_on(running, built, chosen, say, args.nodes, args.report_dir)
     print(result.render())
     return 1 if result.failed else 0
 
@@ -86,8 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
-            suite, _ = _build()
-            print(suite)
+            from testbed.conformance import on_cluster
+
+            print(on_cluster.build_suite(say).suite)
             return 0
         return _run(args)
     except (TestbedError, TestbedUnavailableError) as exc:

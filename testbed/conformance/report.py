@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +39,12 @@ class SuiteReport:
     passed: int = 0
     failed: list[Outcome] = field(default_factory=list)
     skipped: list[Outcome] = field(default_factory=list)  # selected, then skipped themselves
-    not_selected: int = 0  # filtered out by focus/skip (or pending)
+    not_selected: int = 0  # filtered out by focus/skip/label filter (or pending)
+    specs: int = 0  # every spec of the suite the report lists, selected or not
+
+    @property
+    def selected(self) -> int:
+        return self.specs - self.not_selected
 
     def summary(self) -> str:
         return f"{self.passed} passed, {len(self.failed)} failed, {len(self.skipped)} skipped"
@@ -90,6 +96,8 @@ def parse(report: Path) -> SuiteReport:
         status = case.get("status", "")
         is_spec = raw.startswith("[It] ")
         name = raw.removeprefix("[It] ")
+        if is_spec:
+            result.specs += 1
         if status in _FAILED_STATES:
             result.failed.append(Outcome(name, _failure_reason(case)))
         elif not is_spec:
@@ -106,4 +114,20 @@ def parse(report: Path) -> SuiteReport:
                 result.not_selected += 1
         else:  # pending: never selected
             result.not_selected += 1
+    return result
+
+
+def combine(parts: Sequence[SuiteReport]) -> SuiteReport:
+    """One report of phases run one after the other, each report listing the whole suite.
+
+    A spec one phase selected is "not selected" in the others' reports: the specs no phase
+    selected are the suite's specs less those the phases selected.
+    """
+    result = SuiteReport()
+    for part in parts:
+        result.passed += part.passed
+        result.failed += part.failed
+        result.skipped += part.skipped
+        result.specs = max(result.specs, part.specs)
+    result.not_selected = result.specs - sum(part.selected for part in parts)
     return result

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from testbed.conformance.report import Outcome, parse
+from testbed.conformance.report import Outcome, SuiteReport, combine, parse
 from testbed.errors import TestbedError
 
 # The shape of e2e.test's junit_01.xml: failure descriptions without a message attribute,
@@ -80,6 +80,7 @@ def test_counts_only_the_specs_the_run_selected(report: Path) -> None:
     assert result.summary() == "1 passed, 4 failed, 1 skipped"
     # The filtered-out and the pending spec are not "skipped": nobody chose them.
     assert result.not_selected == 2
+    assert (result.specs, result.selected) == (7, 5)
 
 
 def test_each_failure_keeps_its_message_and_where_it_failed(report: Path) -> None:
@@ -135,3 +136,13 @@ def test_a_report_that_is_not_junit_is_refused_with_its_path(tmp_path: Path) -> 
         parse(path)
     with pytest.raises(TestbedError, match=r"missing\.xml"):
         parse(tmp_path / "missing.xml")
+
+
+def test_phases_combine_into_one_report_of_what_any_phase_selected(report: Path) -> None:
+    parallel = parse(report)  # selected 5 of the suite's 7 specs
+    # The serial phase's report lists the same 7 specs; it selected 1 the parallel one did not.
+    serial = SuiteReport(passed=1, specs=7, not_selected=6)
+    both = combine([parallel, serial])
+    assert both.summary() == "2 passed, 4 failed, 1 skipped"
+    assert [outcome.name for outcome in both.failed] == [o.name for o in parallel.failed]
+    assert (both.specs, both.selected, both.not_selected) == (7, 6, 1)

@@ -13,11 +13,15 @@ import pytest
 
 from testbed.conformance.run import (
     CI_FOCUS,
+    CI_NAMED_SPECS,
+    PARALLEL,
+    SERIAL,
     SUBSETS,
     TESTBED_SKIPS,
     Target,
     ginkgo_argv,
     quote_meta,
+    run_suite,
     selection,
     skip_regex,
 )
@@ -27,8 +31,8 @@ from testbed.errors import TestbedError
 CI_SPECS = (
     "[sig-network] Netpol NetworkPolicy between server and client should support a "
     "'default-deny-ingress' policy [Feature:NetworkPolicy]",
-    "[sig-network] Netpol [LinuxOnly] NetworkPolicy between server and client using UDP should "
-    "enforce policy based on Ports [Feature:NetworkPolicy]",
+    "[sig-network] Netpol NetworkPolicy between server and client should enforce policy based "
+    "on Ports [Feature:NetworkPolicy]",
     "[sig-network] Services should serve a basic endpoint from pods [Conformance]",
     "[sig-network] DNS should provide DNS for the cluster [Conformance]",
     "[sig-apps] Deployment deployment should support rollover [Conformance]",
@@ -49,6 +53,17 @@ NOT_CI_SPECS = (
     "[Conformance]",
     # A DNS spec, but for another provider's cluster.
     "[sig-network] DNS should provide DNS for the cluster [Provider:GCE]",
+    # Sampled areas: a NetworkPolicy spec not named, the SCTP twin of a named one, a probe spec
+    # that watches for four minutes, and a title that only starts like a named one.
+    "[sig-network] Netpol NetworkPolicy between server and client should deny ingress access "
+    "to updated pod [Feature:NetworkPolicy]",
+    "[sig-network] Netpol [Feature:SCTPConnectivity] [LinuxOnly] NetworkPolicy between server "
+    "and client using SCTP should support a 'default-deny-ingress' policy "
+    "[Feature:NetworkPolicy]",
+    '[sig-node] Probing container should *not* be restarted with a exec "cat /tmp/health" '
+    "liveness probe [NodeConformance] [Conformance]",
+    "[sig-apps] StatefulSet Basic StatefulSet functionality [StatefulSetBasic] should perform "
+    "rolling updates and roll backs of template modifications with PVCs [sig-apps]",
 )
 
 
@@ -62,31 +77,62 @@ def test_the_ci_subset_runs_policy_services_dns_workloads_pods_and_probes(title:
     assert _selected(ci.focus, ci.skip, title)
 
 
+@pytest.mark.parametrize("title", CI_NAMED_SPECS)
+def test_each_named_spec_of_the_ci_subset_is_selected_with_its_tags(title: str) -> None:
+    ci = SUBSETS["ci"]
+    assert _selected(ci.focus, ci.skip, f"{title} [Feature:NetworkPolicy]")
+    assert _selected(ci.focus, ci.skip, f"{title} [NodeConformance] [Conformance]")
+
+
 @pytest.mark.parametrize("title", NOT_CI_SPECS)
 def test_the_ci_subset_leaves_out_other_areas(title: str) -> None:
     ci = SUBSETS["ci"]
     assert not _selected(ci.focus, ci.skip, title)
 
 
-def test_the_ci_subset_leaves_sctp_policies_to_the_full_run_of_their_feature() -> None:
-    sctp = (
-        "[sig-network] Netpol [Feature:SCTPConnectivity] [LinuxOnly] NetworkPolicy between server "
-        "and client using SCTP should support a 'default-deny-ingress' policy "
-        "[Feature:NetworkPolicy]"
+def _keeps(label_filter: str, labels: set[str]) -> bool:
+    """ginkgo's --label-filter for the forms the phases use: `A || B`, `A && !B`, `!A`."""
+    return any(
+        all(
+            (term[1:] not in labels) if term.startswith("!") else term in labels
+            for term in (part.strip() for part in alternative.split("&&"))
+        )
+        for alternative in label_filter.split("||")
     )
-    assert re.search(CI_FOCUS, sctp)
-    assert not _selected(SUBSETS["ci"].focus, SUBSETS["ci"].skip, sctp)
-    assert not re.search(SUBSETS["conformance"].skip, sctp)
 
 
-@pytest.mark.parametrize("subset", sorted(SUBSETS))
-def test_every_subset_skips_serial_slow_and_disruptive_specs(subset: str) -> None:
-    chosen = SUBSETS[subset]
-    for tag in ("[Serial]", "[Slow]", "[Disruptive]"):
-        title = f"[sig-network] Services {tag} should work after restarting [Conformance]"
-        assert not _selected(chosen.focus, chosen.skip, title)
-    plain = "[sig-network] Services should provide secure master service [Conformance]"
-    assert _selected(chosen.focus, chosen.skip, plain)
+# The label sets e2e.test v1.30.3 gives conformance specs (its dry run prints them).
+PLAIN = {"sig-network", "Conformance"}
+SLOW = {"sig-apps", "Slow", "Conformance"}
+SERIAL_ONLY = {"sig-scheduling", "Serial", "Conformance"}
+SERIAL_DISRUPTIVE = {"sig-node", "Serial", "Disruptive", "Conformance"}
+
+
+@pytest.mark.parametrize("labels", [PLAIN, SLOW, SERIAL_ONLY, SERIAL_DISRUPTIVE])
+def test_the_full_run_runs_every_conformance_spec_in_exactly_one_phase(labels: set[str]) -> None:
+    full = SUBSETS["conformance"]
+    phases = [phase for phase in full.phases if _keeps(phase.label_filter, labels)]
+    assert len(phases) == 1
+    # [Serial] specs assume nothing else runs: they get a phase of one process.
+    assert phases[0].parallel is not ("Serial" in labels)
+
+
+def test_the_serial_phase_comes_after_the_parallel_one() -> None:
+    assert [phase.name for phase in SUBSETS["conformance"].phases] == ["parallel", "serial"]
+
+
+@pytest.mark.parametrize("labels", [SLOW, SERIAL_ONLY, SERIAL_DISRUPTIVE])
+def test_the_ci_subset_leaves_slow_serial_and_disruptive_specs_to_the_full_run(
+    labels: set[str],
+) -> None:
+    assert not any(_keeps(phase.label_filter, labels) for phase in SUBSETS["ci"].phases)
+    assert _keeps(SUBSETS["ci"].phases[0].label_filter, PLAIN)
+
+
+def test_the_label_filter_reader_of_these_tests_reads_negations_and_alternatives() -> None:
+    assert _keeps("!Serial", PLAIN) and not _keeps("!Serial", SERIAL_ONLY)
+    assert _keeps("Slow || Serial", SLOW) and not _keeps("Slow || Serial", PLAIN)
+    assert not _keeps("!Serial && !Slow", SLOW)
 
 
 def test_the_testbed_skips_match_their_spec_and_only_it() -> None:
@@ -105,10 +151,11 @@ def test_quote_meta_escapes_what_re2_would_read_as_syntax() -> None:
 
 def test_a_focus_of_ones_own_keeps_the_subsets_skips_and_timeout() -> None:
     chosen = selection("ci", focus="Netpol")
-    assert (chosen.focus, chosen.skip, chosen.timeout_s) == (
+    assert (chosen.focus, chosen.skip, chosen.timeout_s, chosen.phases) == (
         "Netpol",
         SUBSETS["ci"].skip,
         SUBSETS["ci"].timeout_s,
+        SUBSETS["ci"].phases,
     )
     assert selection() == SUBSETS["conformance"]
 
@@ -125,7 +172,8 @@ def test_the_ci_subset_fits_a_90_minute_job() -> None:
 def test_ginkgo_gets_its_flags_and_e2e_test_its_own_after_the_separator(tmp_path: Path) -> None:
     suite = tmp_path / "suite"
     target = Target(kubeconfig=Path("/state/kubeconfig"), kubectl=Path("/bin/kubectl"))
-    argv = ginkgo_argv(suite, SUBSETS["ci"], target, tmp_path / "report", nodes=3)
+    ci = SUBSETS["ci"]
+    argv = ginkgo_argv(suite, ci, ci.phases[0], target, tmp_path / "report", nodes=3)
     binary = argv.index(str(suite / "e2e.test"))
     assert argv[0] == str(suite / "ginkgo")
     assert argv[binary + 1] == "--"
@@ -133,6 +181,7 @@ def test_ginkgo_gets_its_flags_and_e2e_test_its_own_after_the_separator(tmp_path
     assert "--nodes=3" in ginkgo_flags
     assert f"--focus={CI_FOCUS}" in ginkgo_flags
     assert f"--skip={SUBSETS['ci'].skip}" in ginkgo_flags
+    assert f"--label-filter={ci.phases[0].label_filter}" in ginkgo_flags
     assert f"--timeout={SUBSETS['ci'].timeout_s}s" in ginkgo_flags
     assert "--dry-run" not in ginkgo_flags
     assert {
@@ -145,8 +194,89 @@ def test_ginkgo_gets_its_flags_and_e2e_test_its_own_after_the_separator(tmp_path
 
 def test_a_dry_run_is_a_serial_ginkgo_run(tmp_path: Path) -> None:
     target = Target(kubeconfig=Path("/dev/null"), kubectl=Path("kubectl"))
-    argv = ginkgo_argv(tmp_path, SUBSETS["conformance"], target, tmp_path, nodes=4, dry_run=True)
+    full = SUBSETS["conformance"]
+    argv = ginkgo_argv(tmp_path, full, PARALLEL, target, tmp_path, nodes=4, dry_run=True)
     binary = argv.index(str(tmp_path / "e2e.test"))
     assert argv.index("--dry-run") < binary
     # ginkgo refuses to dry-run in parallel.
     assert "--nodes=1" in argv[:binary]
+
+
+def test_the_serial_phase_runs_one_process_and_its_share_of_the_time(tmp_path: Path) -> None:
+    target = Target(kubeconfig=Path("/dev/null"), kubectl=Path("kubectl"))
+    full = SUBSETS["conformance"]
+    argv = ginkgo_argv(tmp_path, full, SERIAL, target, tmp_path, nodes=4, timeout_s=120)
+    binary = argv.index(str(tmp_path / "e2e.test"))
+    assert {"--nodes=1", "--label-filter=Serial", "--timeout=120s"} <= set(argv[:binary])
+
+
+# A stand-in for ginkgo (the real one is built by `make conformance-build`, not by `make test`):
+# it prints a dot without a newline, as a parallel ginkgo does per finished spec, records its
+# flags, and writes a JUnit report of one spec named after its phase's label filter.
+STAND_IN_GINKGO = r"""#!/bin/sh
+report=""
+for arg in "$@"; do
+  case "$arg" in
+    --report-dir=*) report="${arg#--report-dir=}" ;;
+    --label-filter=*) labels="${arg#--label-filter=}" ;;
+  esac
+done
+echo "$@" > "$report/argv"
+printf '•'
+cat > "$report/junit_01.xml" <<XML
+<testsuites><testsuite name="Kubernetes e2e suite">
+<testcase name="[It] a spec run under $labels" status="$STATUS"></testcase>
+<testcase name="[It] a spec no phase selected" status="skipped">
+<skipped message="skipped"/></testcase>
+</testsuite></testsuites>
+XML
+"""
+
+
+def _stand_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: str) -> Path:
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    ginkgo = suite / "ginkgo"
+    ginkgo.write_text(STAND_IN_GINKGO)
+    ginkgo.chmod(0o755)
+    monkeypatch.setenv("STATUS", status)
+    return suite
+
+
+def test_a_run_goes_through_every_phase_and_reports_them_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    suite = _stand_in(tmp_path, monkeypatch, "passed")
+    target = Target(kubeconfig=Path("/state/kubeconfig"), kubectl=Path("/bin/kubectl"))
+    said: list[str] = []
+    result = run_suite(suite, SUBSETS["conformance"], target, tmp_path / "r", 2, say=said.append)
+    assert result.summary() == "2 passed, 0 failed, 0 skipped"
+    assert (result.specs, result.not_selected) == (2, 0)
+    parallel, serial = tmp_path / "r" / "parallel", tmp_path / "r" / "serial"
+    assert "--nodes=2" in (parallel / "argv").read_text().split()
+    assert "--nodes=1" in (serial / "argv").read_text().split()
+    # The dot without a newline reached the phase's log.
+    assert (parallel / "e2e.log").read_text() == "•"
+    assert said[-1] == "phase serial: 1 passed, 0 failed, 0 skipped"
+
+
+def test_a_failing_phase_does_not_stop_the_next_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    suite = _stand_in(tmp_path, monkeypatch, "failed")
+    target = Target(kubeconfig=Path("/state/kubeconfig"), kubectl=Path("/bin/kubectl"))
+    result = run_suite(suite, SUBSETS["conformance"], target, tmp_path / "r")
+    assert [outcome.name for outcome in result.failed] == [
+        "a spec run under !Serial",
+        "a spec run under Serial",
+    ]
+
+
+def test_a_phase_without_a_report_is_an_error_naming_its_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    suite = _stand_in(tmp_path, monkeypatch, "passed")
+    (suite / "ginkgo").write_text("#!/bin/sh\necho 'ginkgo: e2e.test not found'\nexit 1\n")
+    target = Target(kubeconfig=Path("/state/kubeconfig"), kubectl=Path("/bin/kubectl"))
+    with pytest.raises(TestbedError, match=r"ginkgo exited 1 and wrote no .*parallel/junit_01"):
+        run_suite(suite, SUBSETS["ci"], target, tmp_path / "r")
