@@ -1,8 +1,8 @@
-"""The upstream conformance suite's `ci` subset (e2e.test v1.30.3: NetworkPolicy, Services,
-DNS, Deployments, StatefulSets, Pods, probes; testbed/conformance/run.py) against the cluster
-kubestead built, through its endpoint address. Every selected spec must pass; the counts, and
-any spec that skipped itself with its reason, go in the session's summary. `make conformance`
-runs the whole suite (docs/conformance.md)."""
+"""The upstream conformance suite's `ci` subset (e2e.test of the tested release: NetworkPolicy,
+Services, DNS, Deployments, StatefulSets, Pods, probes; testbed/conformance/run.py) against the
+cluster kubestead built, through its endpoint address. Every selected spec must pass; the
+counts, and any spec that skipped itself with its reason, go in the session's summary.
+`make conformance` runs the whole suite (docs/conformance.md)."""
 
 from __future__ import annotations
 
