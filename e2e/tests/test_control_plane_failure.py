@@ -34,6 +34,7 @@ class Writer:
     # the retry of the same name finds it there ("AlreadyExists"). Without this the writer
     # retried that name forever, and a working API looked dead (a CI run's 419 "failed" writes).
     committed_unanswered: list[str] = field(default_factory=list)
+    last_error: str = ""  # kubectl's last line, for a failure's message
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
@@ -50,8 +51,11 @@ class Writer:
                 if not ok and "(AlreadyExists)" in result.stderr:
                     self.committed_unanswered.append(name)
                     ok = True
+                if not ok:
+                    self.last_error = (result.stderr.strip().splitlines() or ["no output"])[-1]
             except subprocess.TimeoutExpired:
                 ok = False
+                self.last_error = "kubectl did not return"
             if ok:
                 self.acknowledged.append((time.monotonic(), name))
                 index += 1
@@ -83,6 +87,28 @@ def endpoint_holder(cluster: RunningCluster, *, missing_ok: bool = False) -> str
     raise AssertionError(f"no host holds {address}")
 
 
+def kube_vip_containers(cluster: RunningCluster, victim: str) -> dict[str, list[str]]:
+    """Each surviving control plane's kube-vip containers: their state and restart attempt.
+
+    A failed takeover's first suspect: a kube-vip that exits when it loses its lease is
+    restarted by the kubelet with a growing back-off, and cannot take the address over.
+    """
+    found: dict[str, list[str]] = {}
+    for host in cluster.hosts.hosts:
+        if host.name == victim or not host.name.startswith("cp-"):
+            continue
+        listing = host.exec(["crictl", "ps", "-a", "--name", "kube-vip", "-o", "json"])
+        try:
+            containers = json.loads(listing.stdout)["containers"]
+        except (ValueError, KeyError):
+            found[host.name] = [f"crictl: {listing.stderr.strip()[-200:]}"]
+            continue
+        found[host.name] = [
+            f"{c['state']} attempt {c['metadata'].get('attempt', 0)}" for c in containers
+        ]
+    return found
+
+
 def test_losing_the_endpoint_holder_keeps_the_api_and_every_write(
     testbed_cluster: RunningCluster,
 ) -> None:
@@ -104,8 +130,10 @@ def test_losing_the_endpoint_holder_keeps_the_api_and_every_write(
         while not any(t > cut + 1 for t, _ in writer.acknowledged):
             assert time.monotonic() < deadline, (
                 f"the API did not answer within 120 s of powering off {victim.name}, the "
-                f"endpoint holder ({writer.errors} failed writes; holder now "
-                f"{endpoint_holder(testbed_cluster, missing_ok=True)})"
+                f"endpoint holder ({writer.errors} failed writes, the last: "
+                f"{writer.last_error!r}; holder now "
+                f"{endpoint_holder(testbed_cluster, missing_ok=True)}; kube-vip containers: "
+                f"{kube_vip_containers(testbed_cluster, victim.name)})"
             )
             time.sleep(0.5)
         recovered = min(t for t, _ in writer.acknowledged if t > cut + 1)
