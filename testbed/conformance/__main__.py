@@ -23,7 +23,8 @@ def say(message: str) -> None:
 def _run(args: argparse.Namespace) -> int:
     from testbed.conformance import on_cluster
 
-    chosen = runner.selection(args.subset, args.focus)
+    timeout_s = None if args.timeout is None else args.timeout * 60
+    chosen = runner.selection(args.subset, args.focus, args.phase or (), timeout_s)
     built = on_cluster.build_suite(say)
     if args.dry_run:
         # e2e.test reads the kubeconfig only when specs run: a dry run needs no cluster.
@@ -54,6 +55,17 @@ def main(argv: list[str] | None = None) -> int:
         "--report-dir",
         type=Path,
         help="JUnit and log folder (default: the bench's, which `make down` removes)",
+    )
+    run.add_argument(
+        "--phase",
+        action="append",
+        help="run only this phase (parallel, serial; repeatable): a long run in parts",
+    )
+    run.add_argument(
+        "--timeout",
+        type=int,
+        metavar="MINUTES",
+        help="the whole run's limit (default: the subset's)",
     )
     run.add_argument("--nodes", type=int, default=runner.DEFAULT_NODES, help="parallel processes")
     run.add_argument("--dry-run", action="store_true", help="list the selection; no cluster")

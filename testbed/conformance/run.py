@@ -137,14 +137,35 @@ SUBSETS = {
 }
 
 
-def selection(subset: str = "conformance", focus: str | None = None) -> Selection:
-    """A named subset, or its skip, phases and timeout with another focus."""
+def selection(
+    subset: str = "conformance",
+    focus: str | None = None,
+    phases: Sequence[str] = (),
+    timeout_s: int | None = None,
+) -> Selection:
+    """A named subset, or its skip with another focus, only the named phases, another timeout.
+
+    A full run takes hours here: `phases` and `timeout_s` let it be run in parts, each with its
+    own report (the serial phase alone, then the parallel one).
+    """
     if subset not in SUBSETS:
         raise TestbedError(f"no subset {subset!r}; use one of {', '.join(SUBSETS)}")
     chosen = SUBSETS[subset]
-    if focus is None:
-        return chosen
-    return Selection(f"{subset} with --focus", focus, chosen.skip, chosen.timeout_s, chosen.phases)
+    names = [phase.name for phase in chosen.phases]
+    unknown = [name for name in phases if name not in names]
+    if unknown:
+        raise TestbedError(
+            f"--phase {unknown[0]!r}: subset {subset!r} has the phases {', '.join(names)}"
+        )
+    if timeout_s is not None and timeout_s < _MIN_PHASE_TIMEOUT_S:
+        raise TestbedError(f"--timeout {timeout_s} s: give at least {_MIN_PHASE_TIMEOUT_S} s")
+    return Selection(
+        chosen.name if focus is None else f"{subset} with --focus",
+        chosen.focus if focus is None else focus,
+        chosen.skip,
+        chosen.timeout_s if timeout_s is None else timeout_s,
+        tuple(phase for phase in chosen.phases if not phases or phase.name in phases),
+    )
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,20 @@ def test_a_focus_of_ones_own_keeps_the_subsets_skips_and_timeout() -> None:
     assert selection() == SUBSETS["conformance"]
 
 
+def test_a_run_in_parts_keeps_only_the_named_phases_and_its_own_timeout() -> None:
+    serial = selection("conformance", phases=["serial"], timeout_s=1800)
+    assert [phase.name for phase in serial.phases] == ["serial"]
+    assert (serial.focus, serial.skip, serial.timeout_s) == (
+        SUBSETS["conformance"].focus,
+        SUBSETS["conformance"].skip,
+        1800,
+    )
+    with pytest.raises(TestbedError, match="--phase 'serial': subset 'ci' has the phases parallel"):
+        selection("ci", phases=["serial"])
+    with pytest.raises(TestbedError, match="--timeout 5 s: give at least 60 s"):
+        selection(timeout_s=5)
+
+
 def test_an_unknown_subset_is_refused_with_the_known_ones() -> None:
     with pytest.raises(TestbedError, match="no subset 'smoke'; use one of conformance, ci"):
         selection("smoke")
