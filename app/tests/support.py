@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -108,6 +109,34 @@ def run_backend(
     return subprocess.run(
         [str(BACKEND), command], env=dict(env), capture_output=True, text=True, timeout=timeout
     )
+
+
+def output_until(
+    command: str, env: Mapping[str, str], marker: str, count: int, timeout: float = 60
+) -> str:
+    """Run `backend COMMAND` until `count` stdout lines hold `marker`, then stop it; its stdout.
+
+    For commands that retry for a minute: the first retry lines are what a test reads, and
+    waiting for them beats sleeping a fixed time (slow on an idle machine, short on a busy one).
+    """
+    process = subprocess.Popen(
+        [str(BACKEND), command], env=dict(env), stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    timer = threading.Timer(timeout, process.kill)  # a command that prints nothing still stops
+    timer.start()
+    lines: list[str] = []
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if sum(marker in seen for seen in lines) >= count:
+                break
+    finally:
+        timer.cancel()
+        process.kill()
+        process.wait()
+        process.stdout.close()
+    return "".join(lines)
 
 
 class ServerProcess:
