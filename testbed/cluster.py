@@ -73,6 +73,26 @@ class RunningCluster:
         """The real CLI against this cluster's spec, from the repository root."""
         return kubestead_cli(*args, timeout=timeout)
 
+    def endpoint_holders(self) -> list[str]:
+        """The hosts with the API endpoint's address on an interface: one when all is well.
+
+        Read from each host's network namespace, not through the host, so that a host that is
+        powered off (unplugged) or stopped is read too.
+        """
+        result = validate_file(self.spec)
+        if result.cluster is None:
+            raise TestbedError(f"{self.spec} is not valid: run `kubestead validate -f {self.spec}`")
+        address = result.cluster.spec.kubernetes.control_plane_endpoint.address
+        holders = []
+        for host in self.hosts.hosts:
+            shown = subprocess.run(
+                ["ip", "-n", host.netns, "-4", "-o", "addr", "show", "to", f"{address}/32"],
+                capture_output=True, text=True, check=True,
+            ).stdout  # fmt: skip
+            if shown.strip():
+                holders.append(host.name)
+        return holders
+
 
 def kubestead_cli(
     *args: str, timeout: float = 3600, log: Path | None = None, report: Report | None = None

@@ -44,13 +44,6 @@ def control_planes(cluster: RunningCluster) -> list[str]:
     return [h["name"] for h in spec(cluster)["spec"]["hosts"] if h["role"] == "control-plane"]
 
 
-def endpoint_holders(cluster: RunningCluster) -> list[str]:
-    """The hosts with the API endpoint's address on an interface (one, when all is well)."""
-    address = spec(cluster)["spec"]["kubernetes"]["controlPlaneEndpoint"]["address"]
-    show = ["ip", "-o", "-4", "addr", "show", "to", f"{address}/32"]
-    return [name for name in host_names(cluster) if cluster.hosts.host(name).exec(show).stdout]
-
-
 def kubestead(cluster: RunningCluster, *args: str) -> str:
     """Run a kubestead command against the testbed's spec; its output, or the test fails."""
     result = cluster.kubestead(*args, "-f", str(cluster.spec))
@@ -388,7 +381,7 @@ def test_removing_a_control_plane_keeps_the_cluster_healthy_and_apply_joins_it_a
     # first, so its API server stops while the address is still there, and kubeadm reset kills
     # kube-vip before it can give the address up.
     first, *others = control_planes(cluster)
-    [holder] = endpoint_holders(cluster)
+    [holder] = cluster.endpoint_holders()
     victim = holder if holder != first else others[-1]
     refused = cluster.kubestead("reset", "-f", str(cluster.spec), "--host", victim, "--yes")
     assert refused.returncode == 1
@@ -408,7 +401,7 @@ def test_removing_a_control_plane_keeps_the_cluster_healthy_and_apply_joins_it_a
     etcd_all_healthy(cluster, 2)
     gone = cluster.hosts.host(victim).exec(["test", "-e", "/etc/kubernetes/admin.conf"])
     assert gone.returncode != 0, "kubeadm reset left admin.conf behind"
-    assert victim not in endpoint_holders(cluster)
+    assert victim not in cluster.endpoint_holders()
     wait_for_the_endpoint(cluster, timeout=60)
 
     apply_joins_only(cluster, victim)
@@ -465,7 +458,7 @@ def test_reset_then_apply_builds_the_cluster_again_on_the_same_hosts(
         )
         assert leftovers == ["inactive"], (host, leftovers)
     # Else the next join reaches the old holder, which no longer serves the API, through it.
-    assert endpoint_holders(cluster) == []
+    assert cluster.endpoint_holders() == []
 
     started = time.monotonic()
     output = kubestead(cluster, "apply")
