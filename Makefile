@@ -19,6 +19,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-k notes -x"`.
 PYTEST_ARGS ?=
+# `make test` runs on this many pytest-xdist workers ("auto": one per core; 0: in-process).
+TEST_WORKERS ?= auto
 
 # Pinned Python packages: every requirements file is installed into the one venv,
 # so a conflicting pin fails the install at once instead of at run time.
@@ -54,7 +56,7 @@ lint: venv $(LINT_TARGETS) ## Run every linter (ruff, mypy, hadolint, helm lint,
 	@echo "lint: all clean"
 
 test: venv system-deps $(TEST_PREREQS) ## Run all tests
-	$(BIN)/pytest $(TEST_PATHS) $(PYTEST_ARGS)
+	$(BIN)/pytest $(TEST_PATHS) -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: venv system-deps $(BENCH_TARGETS) ## Run the benchmarks and print their figures
 
