@@ -6,14 +6,17 @@ the e2e session (e2e/tests/test_conformance.py) both take it.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from testbed.cluster import RunningCluster
 from testbed.conformance import build, images, report
 from testbed.conformance import run as runner
+from testbed.errors import TestbedError
 from testbed.mirror import machine_mirror
 from testbed.settings import REGISTRY_PORT, cache_root
 
@@ -57,12 +60,36 @@ def run_on(
     an air-gapped cluster would. The report defaults to the bench's folder (`make down`
     removes it).
     """
+    nodes_listed = json.loads(cluster.kubectl("get", "nodes", "-o", "json").stdout)["items"]
+    schedulable = schedulable_nodes(nodes_listed)
+    if len(schedulable) < chosen.schedulable_nodes:
+        raise TestbedError(
+            f"{chosen.name} needs {chosen.schedulable_nodes} schedulable nodes and this cluster "
+            f"has {len(schedulable)} ({', '.join(schedulable) or 'none'}): `make down`, then "
+            "`make conformance` brings up testbed/cluster-conformance.yaml (two workers)"
+        )
     registry = f"{cluster.bench.machine_address}:{REGISTRY_PORT}"
     say(f"pushing the test images to {registry}")
     images.push_images(registry, built.archives, say)
     folder = report_dir or cluster.bench.run_dir / "conformance"
     target = runner.Target(kubeconfig=cluster.kubeconfig, kubectl=cluster.kubectl_binary)
     return timed_run(built, chosen, target, folder, say, nodes)
+
+
+def schedulable_nodes(listed: list[dict[str, Any]]) -> list[str]:
+    """Of `kubectl get nodes -o json`'s items, the nodes a test pod can land on: Ready, not
+    cordoned, no NoSchedule or NoExecute taint."""
+    found = []
+    for node in listed:
+        spec, status = node.get("spec", {}), node.get("status", {})
+        ready = any(
+            c.get("type") == "Ready" and c.get("status") == "True"
+            for c in status.get("conditions", [])
+        )
+        taints = {t.get("effect") for t in spec.get("taints", [])}
+        if ready and not spec.get("unschedulable") and not taints & {"NoSchedule", "NoExecute"}:
+            found.append(node["metadata"]["name"])
+    return sorted(found)
 
 
 def timed_run(
@@ -75,7 +102,7 @@ def timed_run(
     dry_run: bool = False,
 ) -> report.SuiteReport:
     """Run the selection's phases, saying what runs, where the report goes and how long it took."""
-    say(f"running {chosen.name}: focus {chosen.focus!r}, skip {chosen.skip!r}")
+    say(f"running {chosen.name}: focus {chosen.focus!r}")
     say(f"report: {report_dir}")
     started = time.monotonic()
     result = runner.run_suite(built.suite, chosen, target, report_dir, nodes, dry_run, say)

@@ -29,6 +29,7 @@ EXEMPT = {
     "src/kubestead/starter.yaml",
     "testbed/cluster.yaml",
     "testbed/cluster-haproxy.yaml",
+    "testbed/cluster-conformance.yaml",
 }
 
 

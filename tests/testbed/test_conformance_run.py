@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,13 +18,11 @@ from testbed.conformance.run import (
     PARALLEL,
     SERIAL,
     SUBSETS,
-    TESTBED_SKIPS,
     Target,
     ginkgo_argv,
     quote_meta,
     run_suite,
     selection,
-    skip_regex,
 )
 from testbed.errors import TestbedError
 
@@ -67,27 +66,27 @@ NOT_CI_SPECS = (
 )
 
 
-def _selected(chosen_focus: str, chosen_skip: str, title: str) -> bool:
-    return bool(re.search(chosen_focus, title)) and not re.search(chosen_skip, title)
+def _selected(chosen_focus: str, title: str) -> bool:
+    return bool(re.search(chosen_focus, title))
 
 
 @pytest.mark.parametrize("title", CI_SPECS)
 def test_the_ci_subset_runs_policy_services_dns_workloads_pods_and_probes(title: str) -> None:
     ci = SUBSETS["ci"]
-    assert _selected(ci.focus, ci.skip, title)
+    assert _selected(ci.focus, title)
 
 
 @pytest.mark.parametrize("title", CI_NAMED_SPECS)
 def test_each_named_spec_of_the_ci_subset_is_selected_with_its_tags(title: str) -> None:
     ci = SUBSETS["ci"]
-    assert _selected(ci.focus, ci.skip, f"{title} [Feature:NetworkPolicy]")
-    assert _selected(ci.focus, ci.skip, f"{title} [NodeConformance] [Conformance]")
+    assert _selected(ci.focus, f"{title} [Feature:NetworkPolicy]")
+    assert _selected(ci.focus, f"{title} [NodeConformance] [Conformance]")
 
 
 @pytest.mark.parametrize("title", NOT_CI_SPECS)
 def test_the_ci_subset_leaves_out_other_areas(title: str) -> None:
     ci = SUBSETS["ci"]
-    assert not _selected(ci.focus, ci.skip, title)
+    assert not _selected(ci.focus, title)
 
 
 def _keeps(label_filter: str, labels: set[str]) -> bool:
@@ -135,12 +134,12 @@ def test_the_label_filter_reader_of_these_tests_reads_negations_and_alternatives
     assert not _keeps("!Serial && !Slow", SLOW)
 
 
-def test_the_testbed_skips_match_their_spec_and_only_it() -> None:
-    for title in TESTBED_SKIPS:
-        # The brackets are literal, not character classes: the title itself matches ...
-        assert re.search(skip_regex(), f"{title} [Conformance]")
-        # ... and a title that only shares the words does not.
-        assert not re.search(quote_meta(title), title.replace("[", "(").replace("]", ")"))
+def test_a_full_run_needs_the_two_schedulable_nodes_the_suite_counts() -> None:
+    assert SUBSETS["conformance"].schedulable_nodes == 2
+    # The ci subset runs on testbed/cluster.yaml's one worker; a focus of one's own may too.
+    assert SUBSETS["ci"].schedulable_nodes == 1
+    assert selection("conformance", focus="DNS").schedulable_nodes == 1
+    assert selection("conformance", phases=["serial"]).schedulable_nodes == 2
 
 
 def test_quote_meta_escapes_what_re2_would_read_as_syntax() -> None:
@@ -151,9 +150,8 @@ def test_quote_meta_escapes_what_re2_would_read_as_syntax() -> None:
 
 def test_a_focus_of_ones_own_keeps_the_subsets_skips_and_timeout() -> None:
     chosen = selection("ci", focus="Netpol")
-    assert (chosen.focus, chosen.skip, chosen.timeout_s, chosen.phases) == (
+    assert (chosen.focus, chosen.timeout_s, chosen.phases) == (
         "Netpol",
-        SUBSETS["ci"].skip,
         SUBSETS["ci"].timeout_s,
         SUBSETS["ci"].phases,
     )
@@ -163,9 +161,8 @@ def test_a_focus_of_ones_own_keeps_the_subsets_skips_and_timeout() -> None:
 def test_a_run_in_parts_keeps_only_the_named_phases_and_its_own_timeout() -> None:
     serial = selection("conformance", phases=["serial"], timeout_s=1800)
     assert [phase.name for phase in serial.phases] == ["serial"]
-    assert (serial.focus, serial.skip, serial.timeout_s) == (
+    assert (serial.focus, serial.timeout_s) == (
         SUBSETS["conformance"].focus,
-        SUBSETS["conformance"].skip,
         1800,
     )
     with pytest.raises(TestbedError, match="--phase 'serial': subset 'ci' has the phases parallel"):
@@ -194,7 +191,7 @@ def test_ginkgo_gets_its_flags_and_e2e_test_its_own_after_the_separator(tmp_path
     ginkgo_flags, e2e_flags = argv[1:binary], argv[binary + 2 :]
     assert "--nodes=3" in ginkgo_flags
     assert f"--focus={CI_FOCUS}" in ginkgo_flags
-    assert f"--skip={SUBSETS['ci'].skip}" in ginkgo_flags
+    assert not any(flag.startswith("--skip") for flag in ginkgo_flags)  # none by name
     assert f"--label-filter={ci.phases[0].label_filter}" in ginkgo_flags
     assert f"--timeout={SUBSETS['ci'].timeout_s}s" in ginkgo_flags
     assert "--dry-run" not in ginkgo_flags
@@ -294,3 +291,33 @@ def test_a_phase_without_a_report_is_an_error_naming_its_log(
     target = Target(kubeconfig=Path("/state/kubeconfig"), kubectl=Path("/bin/kubectl"))
     with pytest.raises(TestbedError, match=r"ginkgo exited 1 and wrote no .*parallel/junit_01"):
         run_suite(suite, SUBSETS["ci"], target, tmp_path / "r")
+
+
+Node = dict[str, Any]
+
+
+def _node(name: str, *, ready: bool = True, cordoned: bool = False, taints: str = "") -> Node:
+    return {
+        "metadata": {"name": name},
+        "spec": {
+            "unschedulable": cordoned,
+            "taints": [{"key": "k", "effect": effect} for effect in taints.split()],
+        },
+        "status": {"conditions": [{"type": "Ready", "status": "True" if ready else "False"}]},
+    }
+
+
+def test_schedulable_nodes_are_ready_uncordoned_and_free_of_blocking_taints() -> None:
+    from testbed.conformance.on_cluster import schedulable_nodes
+
+    listed = [
+        _node("cp-1", taints="NoSchedule"),
+        _node("cp-2", taints="PreferNoSchedule"),  # a preference, not a refusal
+        _node("worker-2"),
+        _node("worker-1"),
+        _node("worker-3", cordoned=True),
+        _node("worker-4", ready=False),
+        _node("worker-5", taints="NoExecute"),
+    ]
+    assert schedulable_nodes(listed) == ["cp-2", "worker-1", "worker-2"]
+    assert schedulable_nodes([]) == []

@@ -213,3 +213,12 @@ def test_the_haproxy_spec_is_the_cluster_spec_but_for_its_endpoint() -> None:
     main["spec"]["kubernetes"].pop("controlPlaneEndpoint")
     assert haproxy == main
     assert endpoint["provider"] == "haproxy-keepalived" and endpoint["port"] != 6443
+
+
+def test_the_conformance_spec_is_the_cluster_spec_and_a_second_worker() -> None:
+    main = yaml.safe_load(CLUSTER_SPEC.read_text())
+    conformance = yaml.safe_load((CLUSTER_SPEC.parent / "cluster-conformance.yaml").read_text())
+    added = [h for h in conformance["spec"]["hosts"] if h not in main["spec"]["hosts"]]
+    assert [(h["name"], h["role"]) for h in added] == [("worker-2", "worker")]
+    conformance["spec"]["hosts"].remove(added[0])
+    assert conformance == main
