@@ -18,10 +18,10 @@ How each behaves like the upstream image (the specs rely on these paths, ports a
   source in the release's kubernetes tree, whose test/images/agnhost/VERSION says 2.48; the
   suite pulls the tag 2.47, built upstream from an earlier tree. Base: bookworm minbase.
 - nautilus 1.7: agnhost with `/nautilus.jpg` and `/data.json`, running `test-webserver` on :80.
-- busybox 1.36.1-1: Debian's busybox (1.35) with every applet it has linked in `/bin`, as the
-  docker-library image lays them out, and the glibc it links (libc, libresolv, the loader)
-  with an nsswitch.conf, as the docker-library glibc variant has; `sh` by default. Its wget
-  has no `-T` (no conformance spec passes it to busybox: the PreStop spec's wget does not).
+- busybox 1.36.1-1: busybox built here from the upstream source of bookworm's (1.35) with
+  upstream's defconfig, static (busybox.py: Debian's `sh` drops environment variables named
+  `data-1`, which the ConfigMap specs read back), every applet linked in `/bin` as the
+  docker-library image lays them out, an nsswitch.conf; `sh` by default.
 - nginx 1.14-4: Debian's nginx-light in the foreground (`nginx -g 'daemon off;'`) on :80 with
   the docker-library image's nginx.conf, conf.d/default.conf and /usr/share/nginx/html.
 - httpd 2.4.38-4 and 2.4.39-4: Debian's apache2-bin under /usr/local/apache2 as the
@@ -54,6 +54,7 @@ from testbed.bundle.images import DebianBase, ImageRecipe, build_image, cached_b
 from testbed.bundle.oci import ImageConfig
 from testbed.commands import run
 from testbed.conformance.build import KUBERNETES_VERSION, Binaries
+from testbed.conformance.busybox import cached_busybox
 from testbed.errors import TestbedError
 from testbed.mirror import DebianMirror
 
@@ -165,7 +166,7 @@ def agnhost_layout(applets: Sequence[str], data: Sequence[str] = ()) -> Callable
 
 @dataclass(frozen=True)
 class Busybox:
-    """Debian's busybox in TOOLS' tree: the binary, the libraries it loads, its applets."""
+    """A busybox binary, the libraries it loads (none when static), its applets."""
 
     binary: Path
     libraries: Mapping[str, Path]  # path in the image -> the file in the tree
@@ -184,6 +185,14 @@ def busybox_in(tree: Path) -> Busybox:
     if "sh" not in applets or not libraries:
         raise TestbedError(f"{tree}{BUSYBOX_IN_TOOLS}: no shell applet, or not dynamically linked")
     return Busybox(tree / BUSYBOX_IN_TOOLS.lstrip("/"), libraries, applets)
+
+
+def static_busybox(binary: Path) -> Busybox:
+    """The busybox image's: built from upstream's source, static (busybox.py says why)."""
+    applets = tuple(sorted(run([str(binary), "--list"]).stdout.split()))
+    if "sh" not in applets:
+        raise TestbedError(f"{binary}: no shell applet")
+    return Busybox(binary, {}, applets)
 
 
 def _in_tree(tree: Path, *argv: str) -> str:
@@ -353,9 +362,10 @@ def _setuid_nnp(rootfs: Path) -> None:
     (rootfs / "usr/local/bin/nnp").chmod(0o4755)
 
 
-def recipes(binaries: Binaries, busybox: Busybox) -> list[ImageRecipe]:
-    """Every image this module builds, tools-based first (busybox's files are in TOOLS' tree)."""
-    applets = busybox.applets
+def recipes(binaries: Binaries, busybox: Busybox, tools_busybox: Busybox) -> list[ImageRecipe]:
+    """Every image this module builds: busybox's is `busybox`; agnhost's applets are links to
+    Debian's busybox in TOOLS' tree (`tools_busybox`), as alpine's are to its own."""
+    applets = tools_busybox.applets
     suite, source = binaries.suite, binaries.kubernetes_source / "test/images"
     coredns = binaries.coredns / "coredns"
     agnhost_files = {
@@ -379,8 +389,8 @@ def recipes(binaries: Binaries, busybox: Busybox) -> list[ImageRecipe]:
             reference=BUSYBOX,
             files={"/bin/busybox": busybox.binary, **busybox.libraries},
             config=ImageConfig(cmd=("sh",), env=(_PATH,)),
-            customize=busybox_layout(applets),
-            customize_inputs=f"{NSSWITCH} {' '.join(applets)}",
+            customize=busybox_layout(busybox.applets),
+            customize_inputs=f"{NSSWITCH} {' '.join(busybox.applets)}",
         ),
         ImageRecipe(
             reference=AGNHOST,
@@ -475,9 +485,12 @@ def build_images(
 ) -> dict[str, Path]:
     """Each image's OCI archive (built if missing, under <cache>/conformance), by reference."""
     cache = cache / CACHE_FOLDER
-    busybox = busybox_in(cached_base(cache, TOOLS, mirror))
+    tools_busybox = busybox_in(cached_base(cache, TOOLS, mirror))
+    binary, built = cached_busybox(cache, mirror)
+    if built:
+        report(f"built busybox from its upstream source: {binary}")
     archives: dict[str, Path] = {}
-    for recipe in recipes(binaries, busybox):
+    for recipe in recipes(binaries, static_busybox(binary), tools_busybox):
         archive, built = build_image(cache, recipe, mirror)
         if built:
             report(f"built {recipe.reference}")

@@ -48,7 +48,7 @@ def binaries(tmp_path: Path) -> Binaries:
 def test_each_image_is_pushed_where_the_hosts_mirror_of_its_registry_looks(
     binaries: Binaries, tmp_path: Path
 ) -> None:
-    built = recipes(binaries, _busybox(tmp_path))
+    built = recipes(binaries, _busybox(tmp_path), _busybox(tmp_path))
     references = [recipe.reference for recipe in built]
     assert len(set(references)) == len(references)
     for reference in references:
@@ -68,7 +68,9 @@ def test_the_bundle_provides_kubeadms_sandbox_and_etcd_for_the_tested_release() 
 def test_agnhost_and_nautilus_run_the_agnhost_binary_built_here(
     binaries: Binaries, tmp_path: Path
 ) -> None:
-    by_reference = {r.reference: r for r in recipes(binaries, _busybox(tmp_path))}
+    by_reference = {
+        r.reference: r for r in recipes(binaries, _busybox(tmp_path), _busybox(tmp_path))
+    }
     agnhost, nautilus = by_reference[AGNHOST], by_reference[NAUTILUS]
     assert agnhost.files["/agnhost"] == binaries.suite / "agnhost"
     assert list(agnhost.config.entrypoint) == ["/agnhost"]
@@ -117,11 +119,18 @@ def test_busybox_links_every_applet_to_the_one_binary(tmp_path: Path) -> None:
     assert "hosts:          files dns" in (tmp_path / "etc/nsswitch.conf").read_text()
 
 
-def test_busybox_carries_the_glibc_its_binary_loads(binaries: Binaries, tmp_path: Path) -> None:
-    busybox = _busybox(tmp_path)
-    (recipe,) = [r for r in recipes(binaries, busybox) if r.reference == BUSYBOX]
-    assert recipe.base is None  # nothing but busybox and its libraries
-    assert recipe.files == {"/bin/busybox": busybox.binary, **busybox.libraries}
+def test_the_busybox_image_is_its_own_busybox_and_agnhost_links_debians(
+    binaries: Binaries, tmp_path: Path
+) -> None:
+    static = Busybox(tmp_path / "static/busybox", {}, (*APPLETS, "hush"))
+    tools = _busybox(tmp_path, ("busybox", "ping", "sh"))
+    by_reference = {r.reference: r for r in recipes(binaries, static, tools)}
+    busybox = by_reference[BUSYBOX]
+    assert busybox.base is None  # nothing but the one static binary
+    assert busybox.files == {"/bin/busybox": static.binary}
+    assert "hush" in busybox.customize_inputs and "ping" not in busybox.customize_inputs
+    agnhost = by_reference[AGNHOST]
+    assert "ping" in agnhost.customize_inputs and "hush" not in agnhost.customize_inputs
 
 
 def test_a_changed_applet_list_is_a_different_busybox_image(
@@ -129,7 +138,7 @@ def test_a_changed_applet_list_is_a_different_busybox_image(
 ) -> None:
     def busybox_recipe(applets: tuple[str, ...]) -> str:
         busybox = _busybox(tmp_path, applets)
-        (recipe,) = [r for r in recipes(binaries, busybox) if r.reference == BUSYBOX]
+        (recipe,) = [r for r in recipes(binaries, busybox, busybox) if r.reference == BUSYBOX]
         return recipe.customize_inputs
 
     assert busybox_recipe(APPLETS) != busybox_recipe((*APPLETS, "ip"))
@@ -150,7 +159,9 @@ def test_httpd_serves_the_statefulset_specs_index_from_the_upstream_prefix(
     assert "exec httpd -DFOREGROUND" in foreground.read_text()
     assert "-f conf/httpd.conf" in (prefix / "bin/httpd").read_text()
     # The image runs httpd-foreground, found through PATH, from the prefix.
-    (recipe,) = [r for r in recipes(binaries, _busybox(tmp_path)) if r.reference == HTTPD]
+    (recipe,) = [
+        r for r in recipes(binaries, _busybox(tmp_path), _busybox(tmp_path)) if r.reference == HTTPD
+    ]
     assert list(recipe.config.cmd) == ["httpd-foreground"]
     assert recipe.config.env[0].startswith("PATH=/usr/local/apache2/bin:")
     assert recipe.config.working_dir == "/usr/local/apache2"
@@ -175,7 +186,11 @@ def test_nginx_serves_its_html_on_port_80_and_logs_to_the_container_output(
 
 
 def test_nnp_keeps_its_setuid_bit(binaries: Binaries, tmp_path: Path) -> None:
-    (recipe,) = [r for r in recipes(binaries, _busybox(tmp_path)) if r.reference == NONEWPRIVS]
+    (recipe,) = [
+        r
+        for r in recipes(binaries, _busybox(tmp_path), _busybox(tmp_path))
+        if r.reference == NONEWPRIVS
+    ]
     nnp = tmp_path / "usr/local/bin/nnp"
     nnp.parent.mkdir(parents=True)
     nnp.write_text("binary")
