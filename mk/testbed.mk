@@ -5,7 +5,7 @@
 TESTBED := $(BIN)/python -m testbed
 E2E_TEST_PATHS := e2e/tests
 
-.PHONY: up down e2e e2e-full testbed-build testbed-binaries hosts-up hosts-down
+.PHONY: up down e2e e2e-full e2e-upgrade testbed-build testbed-binaries hosts-up hosts-down
 
 testbed-binaries: venv system-deps ## Build (or reuse) the Kubernetes binaries (kubeadm validates rendered configs)
 	$(TESTBED) binaries
@@ -26,16 +26,25 @@ down: venv ## Remove everything `make up` made (hosts, bridge, services, mounts,
 # haproxy-keepalived one: two clusters, one after the other, each brought up and torn down.
 E2E_ENDPOINT_TESTS := e2e/tests/test_platform.py e2e/tests/test_control_plane_failure.py
 
-# Drills marked `full` (e2e/tests/test_day2.py says why each) run only in `make e2e-full`.
-E2E_MARKS ?= not full
+# Drills marked `full` (e2e/tests/test_day2.py says why each) run only in `make e2e-full`; the
+# upgrade drill needs its own cluster (`make e2e-upgrade`).
+E2E_MARKS ?= not full and not upgrade
 
 e2e: venv system-deps $(HELM_STAMP) ## End-to-end tests on the clusters this target brings up and tears down
 	$(BIN)/pytest $(E2E_TEST_PATHS) -p no:cacheprovider -m "$(E2E_MARKS)" $(PYTEST_ARGS)
 	KUBESTEAD_TESTBED_SPEC=testbed/cluster-haproxy.yaml \
 	  $(BIN)/pytest $(E2E_ENDPOINT_TESTS) -p no:cacheprovider $(PYTEST_ARGS)
 
-e2e-full: ## `make e2e` with the drills marked full too (longer; run before resolving day-2 work)
-	$(MAKE) e2e E2E_MARKS="full or not full"
+e2e-full: ## `make e2e` with the drills marked full too, then the upgrade drill (longer; before resolving day-2 work)
+	$(MAKE) e2e E2E_MARKS="not upgrade"
+	$(MAKE) e2e-upgrade
+
+# The upgrade drill (e2e/tests/test_upgrade.py): a bundle with versions.yaml's `tested` and
+# `upgrade_tested` releases (the second built from source on first use, cached), and the
+# two-worker cluster, since every node is drained in turn.
+e2e-upgrade: venv system-deps $(HELM_STAMP) ## The upgrade drill: one minor up through `kubestead apply`, under load (own cluster)
+	KUBESTEAD_TESTBED_UPGRADE=1 KUBESTEAD_TESTBED_SPEC=testbed/cluster-conformance.yaml \
+	  $(BIN)/pytest e2e/tests/test_upgrade.py -p no:cacheprovider -m upgrade $(PYTEST_ARGS)
 
 hosts-up: venv system-deps ## Start the three bare test hosts of the Ansible tests and print how to ssh in (root)
 	$(TESTBED) hosts-up

@@ -54,6 +54,10 @@ def values_file(bench: Bench, image: str, database_url: str) -> Path:
             "targetCPUUtilizationPercentage": 50,
         },
         "networkPolicy": {
+            # The e2e clients run in a node's network namespace (cluster IPs exist only on the
+            # hosts). To a pod on another node they come from that node's address, which the
+            # chart's peers (ingress controller, monitoring) do not cover: allow the bench's.
+            "allowFrom": {"extra": [{"ipBlock": {"cidr": str(bench.network)}}]},
             "egress": {
                 "database": {
                     "port": POSTGRES_PORT,

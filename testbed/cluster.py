@@ -35,6 +35,7 @@ from testbed.settings import (
     cache_root,
     cluster_bench,
     cluster_spec,
+    upgrade_target,
 )
 
 Report = Callable[[str], None]
@@ -165,7 +166,7 @@ class ClusterTestbed:
         return result.cluster
 
     def build(self, report: Report = say) -> OfflineBundle:
-        return build_bundle(self.cluster(), cache_root(), report)
+        return build_bundle(self.cluster(), cache_root(), report, upgrade_target())
 
     def up(self, owner: str, *, with_backend: bool, report: Report = say) -> RunningCluster:
         """Bundle, hosts, `kubestead apply`, kubeconfig, and the backend when asked."""

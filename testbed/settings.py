@@ -19,6 +19,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from kubestead import versions
 from testbed.errors import TestbedError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -142,6 +143,18 @@ def cluster_spec() -> Path:
             "use e.g. testbed/cluster-haproxy.yaml"
         )
     return spec
+
+
+def upgrade_target() -> str | None:
+    """The release the offline bundle carries besides the spec's own, for the upgrade drill:
+    versions.yaml's `upgrade_tested` when KUBESTEAD_TESTBED_UPGRADE=1 (`make e2e-upgrade`),
+    else none (building a second Kubernetes from source costs minutes on a cold cache)."""
+    text = os.environ.get("KUBESTEAD_TESTBED_UPGRADE", "")
+    if text not in {"", "0", "1"}:
+        raise TestbedError(
+            f"KUBESTEAD_TESTBED_UPGRADE={text!r} is not 0 or 1; use 1 or leave it out"
+        )
+    return versions.UPGRADE_TESTED_KUBERNETES_VERSION if text == "1" else None
 
 
 def cache_root() -> Path:

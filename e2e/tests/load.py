@@ -32,7 +32,8 @@ class LoadResult:
 
 
 def _hammer(args: argparse.Namespace, result: LoadResult, lock: threading.Lock) -> None:
-    deadline = time.monotonic() + args.seconds
+    started = time.monotonic()
+    deadline = started + args.seconds
     stop = Path(args.stop_file)
     while time.monotonic() < deadline and not stop.exists():
         failure = None
@@ -49,7 +50,8 @@ def _hammer(args: argparse.Namespace, result: LoadResult, lock: threading.Lock) 
         with lock:
             result.sent += 1
             if failure:
-                result.failures.append(failure)
+                # When, from the load's start: what a test lines up with its own timeline.
+                result.failures.append(f"t={time.monotonic() - started:.1f}s {failure}")
         if args.pause:
             time.sleep(args.pause)
 

@@ -44,6 +44,7 @@ _K8S: dict[str, Any] = _DATA["kubernetes"]
 COMPONENTS: dict[str, Any] = _DATA["components"]
 
 TESTED_KUBERNETES_VERSION: str = _K8S["tested"]
+UPGRADE_TESTED_KUBERNETES_VERSION: str = _K8S["upgrade_tested"]
 SUPPORTED_MINORS: tuple[tuple[int, int], ...] = tuple(_minor(m) for m in _K8S["supported_minors"])
 SUPPORTED_RANGE_TEXT: str = _K8S["supported_range_text"]
 END_OF_LIFE: dict[tuple[int, int], dt.date] = {

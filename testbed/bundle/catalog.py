@@ -48,6 +48,11 @@ CNI_PLUGINS = {
 }
 
 
+# The Go components whose version follows the Kubernetes release (its minor's packages, the
+# tags kubeadm deploys); a bundle with two releases builds these twice.
+PER_RELEASE = ("kubernetes", "etcd", "coredns", "cri-tools", "cni-plugins")
+
+
 def minor_of(version: str) -> tuple[int, int]:
     major, minor, _ = version.lstrip("v").split(".")
     return int(major), int(minor)
@@ -69,21 +74,28 @@ def kubernetes_version_ldflags(version: str) -> str:
     return " ".join(flags)
 
 
+def wrapper_module(family: str, module: str, version: str) -> Path:
+    """The folder testbed/go/<family>* whose go.mod requires `module version` (one release's
+    wrapper module); a ValueError naming the version when none does."""
+    line = f"{module} {version}"
+    for go_mod in sorted(GO_MODULES.glob(f"{family}*/go.mod")):
+        requires = (text.strip() for text in go_mod.read_text().splitlines())
+        if any(text in {line, f"require {line}"} for text in requires):
+            return go_mod.parent
+    raise ValueError(f"no wrapper module under testbed/go builds {module} {version}")
+
+
 def go_components(kubernetes_version: str) -> dict[str, GoComponent]:
     """Every Go component of the bundle for a Kubernetes version, by name."""
     minor = minor_of(kubernetes_version)
-    module = GO_MODULES / "k8s"
-    tested = versions.TESTED_KUBERNETES_VERSION
-    if kubernetes_version != tested:
-        # The wrapper module pins one release's staging modules; another needs its own module.
-        raise ValueError(f"testbed/go/k8s builds Kubernetes {tested}, not {kubernetes_version}")
+    # Each wrapper module pins one release's staging modules: one module per release.
+    module = wrapper_module("k8s", "k8s.io/kubernetes", kubernetes_version)
     ldflags = kubernetes_version_ldflags(kubernetes_version)
     cri_tools = versions.CRI_TOOLS_VERSIONS[minor]
     cni = versions.KUBERNETES_CNI_VERSIONS[minor]
     images, _ = _kubeadm_images(kubernetes_version)
     etcd = f"v{images.etcd.split('-')[0]}"
-    if f"go.etcd.io/etcd/server/v3 {etcd}\n" not in (GO_MODULES / "etcd/go.mod").read_text():
-        raise ValueError(f"testbed/go/etcd does not build etcd {etcd}, which kubeadm deploys")
+    etcd_module = wrapper_module("etcd", "go.etcd.io/etcd/server/v3", etcd)
     components = [
         GoComponent(
             name="kubernetes",
@@ -99,14 +111,14 @@ def go_components(kubernetes_version: str) -> dict[str, GoComponent]:
             binaries=("etcd", "etcdctl", "etcdutl"),
             toolchain=versions.KUBERNETES_GO_TOOLCHAIN,
             build=build_in_module(
-                GO_MODULES / "etcd",
+                etcd_module,
                 {
                     "etcd": ".",
                     "etcdctl": "go.etcd.io/etcd/etcdctl/v3",
                     "etcdutl": "go.etcd.io/etcd/etcdutl/v3",
                 },
             ),
-            inputs=(etcd, GO_MODULES / "etcd"),
+            inputs=(etcd, etcd_module),
         ),
         GoComponent(
             name="coredns",

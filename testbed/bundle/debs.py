@@ -121,15 +121,17 @@ def kubernetes_packages(
     crictl_bin: Path,
     cni_bin: Path,
 ) -> list[Package]:
-    """The five packages of a pkgs.k8s.io minor repository, for these versions."""
-    minor = ".".join(kubernetes_version.split(".")[:2])
+    """The five packages of a pkgs.k8s.io minor repository, for these versions.
+
+    cri_tools_version is also kubeadm's floor: its package requires `cri-tools (>= X)`.
+    """
     return [
         Package(
             name="kubeadm",
             version=kubernetes_version,
             section="admin",
             summary="Command-line utility for administering a Kubernetes cluster",
-            depends=(f"cri-tools (>= {minor}.0)",),
+            depends=(f"cri-tools (>= {cri_tools_version})",),
             binaries={"/usr/bin/kubeadm": kubernetes_bin / "kubeadm"},
             texts={"/lib/systemd/system/kubelet.service.d/10-kubeadm.conf": KUBEADM_DROP_IN},
         ),

@@ -39,8 +39,13 @@ class OfflineBundle:
     files: Path  # helm and charts, for spec.offline.filesMirror
     images: dict[str, Path]  # reference -> OCI archive, for the registry
     workload_images: dict[str, Path]  # the backend's image: the workload, not the platform
-    binaries: dict[str, Path]  # Go component -> the folder of its binaries
+    binaries: dict[str, Path]  # Go component -> the folder of its binaries (the spec's release)
+    # Every Kubernetes release the bundle carries: the spec's, and the upgrade target when asked.
+    releases: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
+
+    def has_release(self, version: str) -> bool:
+        return version in self.releases
 
     @property
     def registry(self) -> Path:
@@ -59,10 +64,36 @@ class OfflineBundle:
 Report = Callable[[str], None]
 
 
-def build_bundle(cluster: Cluster, cache: Path, report: Report) -> OfflineBundle:
-    """Build (or take from the cache) everything the spec's offline install needs."""
-    listed = bundle(cluster)
-    artifacts = listed.artifacts
+def at_version(cluster: Cluster, version: str) -> Cluster:
+    """The same spec with spec.kubernetes.version set to `version` (validated again)."""
+    document = cluster.model_dump(by_alias=True)
+    document["spec"]["kubernetes"]["version"] = version
+    return Cluster.model_validate(document)
+
+
+def listed_artifacts(cluster: Cluster, upgrade_to: str | None = None) -> list[Artifact]:
+    """What `kubestead bundle` lists for the spec, and for the spec at `upgrade_to` when given:
+    each (kind, name, version) once, the spec's own first."""
+    artifacts = list(bundle(cluster).artifacts)
+    if upgrade_to:
+        seen = {(a.kind, a.name, a.version) for a in artifacts}
+        for artifact in bundle(at_version(cluster, upgrade_to)).artifacts:
+            if (artifact.kind, artifact.name, artifact.version) not in seen:
+                seen.add((artifact.kind, artifact.name, artifact.version))
+                artifacts.append(artifact)
+    return artifacts
+
+
+def build_bundle(
+    cluster: Cluster, cache: Path, report: Report, upgrade_to: str | None = None
+) -> OfflineBundle:
+    """Build (or take from the cache) everything the spec's offline install needs.
+
+    upgrade_to: a release the bundle carries too, as an operator mirrors the next minor before
+    an upgrade: what `kubestead bundle` lists for the spec at that version is added (the
+    Kubernetes packages of both in one repository, both releases' images in the registry).
+    """
+    artifacts = listed_artifacts(cluster, upgrade_to)
     mirror = machine_mirror()
     version = cluster.spec.kubernetes.version
     timings: dict[str, float] = {}
@@ -85,6 +116,17 @@ def build_bundle(cluster: Cluster, cache: Path, report: Report) -> OfflineBundle
     binaries: dict[str, Path] = {}
     for name in wanted:
         binaries[name] = step(name, lambda c=components[name]: gobuild.build(c, cache))  # type: ignore[misc]
+    # The upgrade target's own builds of what differs per release; the rest is shared.
+    releases = {version: binaries}
+    if upgrade_to:
+        upgrade_components = catalog.go_components(upgrade_to)
+        releases[upgrade_to] = dict(binaries)
+        for name in catalog.PER_RELEASE:
+            component = upgrade_components[name]
+            releases[upgrade_to][name] = step(
+                f"{name} ({upgrade_to})",
+                lambda c=component: gobuild.build(c, cache),  # type: ignore[misc]
+            )
 
     os_packages = sorted(
         a.name for a in artifacts if a.kind == "package" and a.name not in KUBERNETES_PACKAGES
@@ -94,9 +136,13 @@ def build_bundle(cluster: Cluster, cache: Path, report: Report) -> OfflineBundle
         lambda: cached_repo(cache, rootfs, rootfs_key(mirror), mirror, os_packages),
     )
     kubernetes_repo = step(
-        "Kubernetes repository", lambda: _kubernetes_repo(cache, artifacts, version, binaries)
+        "Kubernetes repository", lambda: _kubernetes_repo(cache, artifacts, releases)
     )
-    recipes = {r.reference: r for r in catalog.platform_images(version, binaries)}
+    recipes = {
+        r.reference: r
+        for release, built in releases.items()
+        for r in catalog.platform_images(release, built)
+    }
     if "cilium" in binaries:
         env = gobuild.go_env(cache, components["cilium"])
         source = cilium.module_source(versions.CILIUM_VERSION, env)
@@ -126,6 +172,7 @@ def build_bundle(cluster: Cluster, cache: Path, report: Report) -> OfflineBundle
         images=images,
         workload_images=workload,
         binaries=binaries,
+        releases=tuple(releases),
         timings=timings,
     )
 
@@ -160,20 +207,25 @@ def _components_for(artifacts: list[Artifact], cluster: Cluster) -> list[str]:
 
 
 def _kubernetes_repo(
-    cache: Path, artifacts: list[Artifact], version: str, binaries: dict[str, Path]
+    cache: Path, artifacts: list[Artifact], releases: dict[str, dict[str, Path]]
 ) -> tuple[Path, bool]:
-    minor = catalog.minor_of(version)
+    """One flat repository with the Kubernetes packages of each release (binaries by release)."""
     revision = versions.KUBERNETES_PACKAGE_REVISION
-    packages = debs.kubernetes_packages(
-        kubernetes_version=version.lstrip("v"),
-        cri_tools_version=versions.CRI_TOOLS_VERSIONS[minor],
-        cni_version=versions.KUBERNETES_CNI_VERSIONS[minor],
-        kubernetes_bin=binaries["kubernetes"],
-        crictl_bin=binaries["cri-tools"],
-        cni_bin=binaries["cni-plugins"],
-    )
-    built = {p.name: p.full_version(revision) for p in packages}
-    listed = {a.name: a.version for a in artifacts if a.name in KUBERNETES_PACKAGES}
+    packages: list[debs.Package] = []
+    for version, binaries in releases.items():
+        minor = catalog.minor_of(version)
+        for package in debs.kubernetes_packages(
+            kubernetes_version=version.lstrip("v"),
+            cri_tools_version=versions.CRI_TOOLS_VERSIONS[minor],
+            cni_version=versions.KUBERNETES_CNI_VERSIONS[minor],
+            kubernetes_bin=binaries["kubernetes"],
+            crictl_bin=binaries["cri-tools"],
+            cni_bin=binaries["cni-plugins"],
+        ):
+            if package not in packages:  # cri-tools can be the same for two minors
+                packages.append(package)
+    built = sorted((p.name, p.full_version(revision)) for p in packages)
+    listed = sorted((a.name, a.version) for a in artifacts if a.name in KUBERNETES_PACKAGES)
     if listed != built:
         raise TestbedError(
             f"`kubestead bundle` lists the Kubernetes packages {listed}; the testbed builds {built}"
