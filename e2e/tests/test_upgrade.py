@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from e2e.tests.test_day2 import etcd_all_healthy, nodes, snapshots
+from e2e.tests.test_day2 import control_planes, etcd_all_healthy, nodes, snapshots
 from e2e.tests.test_workload import NS, api, load
 from e2e.tests.timings import REPORTS, TIMINGS
 from kubestead import versions
@@ -182,12 +182,7 @@ def test_apply_upgrades_one_minor_under_load_without_a_failed_request(
     assert upgraded and all(i.endswith(f":{TARGET}") for i in upgraded), images
     etcd_tag = versions.kubeadm_images(TARGET)[0].etcd
     assert any(i.endswith(f"/etcd:{etcd_tag}") for i in images), images
-    control_planes = [
-        h["name"]
-        for h in yaml.safe_load(testbed_cluster.spec.read_text())["spec"]["hosts"]
-        if h["role"] == "control-plane"
-    ]
-    etcd_all_healthy(testbed_cluster, len(control_planes))
+    etcd_all_healthy(testbed_cluster, len(control_planes(testbed_cluster)))
     status, body = api(testbed_cluster, "GET", serving)
     assert status == 200, body
     ready = testbed_cluster.kubectl(
