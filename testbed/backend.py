@@ -63,7 +63,7 @@ def values_file(bench: Bench, image: str, database_url: str) -> Path:
                     "port": POSTGRES_PORT,
                     "to": [{"ipBlock": {"cidr": f"{bench.machine_address}/32"}}],
                 }
-            }
+            },
         },
     }
     target = bench.run_dir / "backend-values.json"
