@@ -23,20 +23,22 @@ down: venv ## Remove everything `make up` made (hosts, bridge, services, mounts,
 	KUBESTEAD_TESTBED_SPEC=$(SPEC) $(TESTBED) down
 
 # Every e2e test on the default cluster (kube-vip), then the endpoint's tests on the
-# haproxy-keepalived one: two clusters, one after the other, each brought up and torn down.
+# haproxy-keepalived one. The first session ends with the reset drill and hands its reset
+# hosts on (KUBESTEAD_E2E_HAND_ON); the second takes them over (KUBESTEAD_E2E_TAKE_OVER) and
+# applies its spec from scratch on them: the drill's second half, and one bring-up less.
+# Each session tears down what it does not hand on.
 E2E_ENDPOINT_TESTS := e2e/tests/test_platform.py e2e/tests/test_control_plane_failure.py
 
-# Drills marked `full` (e2e/tests/test_day2.py says why each) run only in `make e2e-full`; the
-# upgrade drill needs its own cluster (`make e2e-upgrade`).
-E2E_MARKS ?= not full and not upgrade
+# The upgrade drill needs its own cluster and bundle (`make e2e-upgrade`).
+E2E_MARKS ?= not upgrade
 
 e2e: venv system-deps $(HELM_STAMP) ## End-to-end tests on the clusters this target brings up and tears down
-	$(BIN)/pytest $(E2E_TEST_PATHS) -p no:cacheprovider -m "$(E2E_MARKS)" $(PYTEST_ARGS)
-	KUBESTEAD_TESTBED_SPEC=testbed/cluster-haproxy.yaml \
+	KUBESTEAD_E2E_HAND_ON=1 $(BIN)/pytest $(E2E_TEST_PATHS) -p no:cacheprovider -m "$(E2E_MARKS)" $(PYTEST_ARGS)
+	KUBESTEAD_E2E_TAKE_OVER=1 KUBESTEAD_TESTBED_SPEC=testbed/cluster-haproxy.yaml \
 	  $(BIN)/pytest $(E2E_ENDPOINT_TESTS) -p no:cacheprovider $(PYTEST_ARGS)
 
-e2e-full: ## `make e2e` with the drills marked full too, then the upgrade drill (longer; before resolving day-2 work)
-	$(MAKE) e2e E2E_MARKS="not upgrade"
+e2e-full: ## `make e2e`, then the upgrade drill (longer; before resolving day-2 work)
+	$(MAKE) e2e
 	$(MAKE) e2e-upgrade
 
 # The upgrade drill (e2e/tests/test_upgrade.py): a bundle with versions.yaml's `tested` and

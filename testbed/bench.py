@@ -161,6 +161,44 @@ class BenchLifecycle:
                 exc.add_note(f"cleanup after the failure also failed: {cleanup}")
             raise
 
+    def hand_on(self) -> None:
+        """Leave the bench up for the next test session and give up the lock.
+
+        For a session whose last drill reset every host (e2e/tests/test_day2.py): the next
+        session builds its cluster from scratch on these hosts (`take_over`). A bench handed on
+        but never taken over is a crashed session's leftover: `up` and `make down` remove it.
+        """
+        names = [host.name for host in self.bench.hosts]
+        state = {"owner": "pytest", "pid": os.getpid(), "handed_on": names}
+        self.state_file.write_text(json.dumps(state) + "\n")
+        self.release()
+
+    def handed_on(self) -> list[str] | None:
+        """The hosts the last session left up for the next one (`hand_on`), if it did."""
+        with suppress(FileNotFoundError, ValueError, TypeError, AttributeError):
+            names = json.loads(self.state_file.read_text()).get("handed_on")
+            return [str(name) for name in names] if isinstance(names, list) else None
+        return None
+
+    def take_over(self, owner: str) -> TestHosts:
+        """The hosts a session handed on, now owner's; lock held until release."""
+        self.acquire()
+        names = [host.name for host in self.bench.hosts]
+        handed = self.handed_on()
+        if handed != names:
+            self.release()
+            raise TestbedError(
+                f"the {self.bench.name} bench was not handed on with the hosts {names} "
+                f"(handed on: {handed})"
+            )
+        self.state_file.write_text(json.dumps({"owner": owner, "pid": os.getpid()}) + "\n")
+        return self.handle()
+
+    def stop_services(self, *names: str) -> None:
+        """Stop the named services of the bench (web, registry ...), leaving the hosts up."""
+        for name in names:
+            stop_recorded(self.services_dir / f"{name}.pid", str(self.run_dir))
+
     def teardown(self) -> None:
         """Take the lock, remove the hosts and everything with them, release the lock."""
         self.acquire()

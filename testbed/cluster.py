@@ -11,6 +11,7 @@ configures a host: the hosts get everything through the spec.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -57,6 +58,10 @@ class RunningCluster:
     database_url: str
     timings: dict[str, float] = field(default_factory=dict)
     plays: dict[str, float] = field(default_factory=dict)  # first apply, seconds per play
+    # Set by the reset drill once every host is clean: the session then hands the hosts on
+    # to the next one, which applies its spec from scratch on them (testbed/fixtures.py).
+    hosts_reset: bool = False
+    apply_output: str = field(default="", repr=False)  # of the first apply
 
     @property
     def kubectl_binary(self) -> Path:
@@ -187,19 +192,7 @@ class ClusterTestbed:
         hosts = self.lifecycle.up(owner, bundle.rootfs, start_services)
         timings.update(hosts.timings)
         try:
-            running = RunningCluster(
-                spec=self.spec,
-                bench=self.bench,
-                hosts=hosts,
-                bundle=bundle,
-                kubeconfig=self.kubeconfig,
-                database_url=database_url[0],
-                timings=timings,
-            )
-            mark = time.monotonic()
-            running.plays = self.apply(report).seconds
-            timings["apply_s"] = time.monotonic() - mark
-            self.fetch_kubeconfig()
+            running = self._install(hosts, bundle, database_url[0], timings, report)
             if with_backend:
                 report("installing the backend's chart (migrations run as a pre-install hook)")
                 timings["backend_s"] = backend.deploy(
@@ -217,18 +210,78 @@ class ClusterTestbed:
             )
             raise
 
+    def take_over(self, owner: str, report: Report = say) -> RunningCluster:
+        """A cluster from scratch on the hosts the last session reset and handed on.
+
+        The second half of the reset drill (e2e/tests/test_day2.py): this spec's bundle is
+        served in place of the last one's, and `kubestead apply` installs Kubernetes on hosts
+        that ran another cluster until that session's `kubestead reset`.
+        """
+        started = time.monotonic()
+        check_capabilities()
+        bundle = self.build(report)
+        timings = {"bundle_s": time.monotonic() - started}
+        hosts = self.lifecycle.take_over(owner)
+        try:
+            mark = time.monotonic()
+            report(f"serving this spec's offline bundle on {self.bench.machine_address}")
+            self.lifecycle.stop_services("web", "registry")
+            shutil.rmtree(self.bench.run_dir / "site", ignore_errors=True)
+            _serve(self.bench, bundle, self.lifecycle.services_dir, report)
+            timings["services_s"] = time.monotonic() - mark
+            running = self._install(hosts, bundle, self._database_url(), timings, report)
+            timings["total_s"] = time.monotonic() - started
+            plan = [line for line in running.apply_output.splitlines() if "plan: " in line]
+            if "plan: cluster.yml: install Kubernetes" not in running.apply_output:
+                raise TestbedError(f"the hosts handed on were not clean: apply's plan was {plan}")
+            return running
+        except BaseException as exc:
+            exc.add_note(f"logs: {self.bench.run_dir} (apply.log, services/)")
+            try:
+                self.lifecycle.down()  # nothing half-made is left for the next session
+            except Exception as cleanup:
+                exc.add_note(f"cleanup after the failure also failed: {cleanup}")
+            raise
+
+    def _install(
+        self,
+        hosts: TestHosts,
+        bundle: OfflineBundle,
+        database_url: str,
+        timings: dict[str, float],
+        report: Report,
+    ) -> RunningCluster:
+        """`kubestead apply` on the running hosts, and the admin kubeconfig fetched."""
+        running = RunningCluster(
+            spec=self.spec,
+            bench=self.bench,
+            hosts=hosts,
+            bundle=bundle,
+            kubeconfig=self.kubeconfig,
+            database_url=database_url,
+            timings=timings,
+        )
+        mark = time.monotonic()
+        plays = self.apply(report)
+        timings["apply_s"] = time.monotonic() - mark
+        running.plays, running.apply_output = plays.seconds, plays.output
+        self.fetch_kubeconfig()
+        return running
+
+    def _database_url(self) -> str:
+        return (self.bench.run_dir / "postgres" / "database_url").read_text().strip()
+
     def attach(self, report: Report = say) -> RunningCluster:
         """The cluster `make up` left running, for a test session that reuses it."""
         if self.lifecycle.owner() is None or not self.kubeconfig.exists():
             raise TestbedError("no cluster from `make up` is running to reuse; run `make up`")
-        database_url = (self.bench.run_dir / "postgres" / "database_url").read_text().strip()
         return RunningCluster(
             spec=self.spec,
             bench=self.bench,
             hosts=self.lifecycle.handle(),
             bundle=self.build(report),
             kubeconfig=self.kubeconfig,
-            database_url=database_url,
+            database_url=self._database_url(),
         )
 
     def apply(self, report: Report = say) -> PlayTimings:

@@ -84,6 +84,8 @@ def test_hosts(request: pytest.FixtureRequest) -> Iterator[TestHosts]:
 
 
 REUSE = "KUBESTEAD_E2E_REUSE"
+HAND_ON = "KUBESTEAD_E2E_HAND_ON"
+TAKE_OVER = "KUBESTEAD_E2E_TAKE_OVER"
 
 
 @pytest.fixture(scope="session")
@@ -92,6 +94,11 @@ def testbed_cluster(request: pytest.FixtureRequest) -> Iterator[object]:
 
     With KUBESTEAD_E2E_REUSE=1 (for working on the tests, never in CI) the session uses the
     cluster `make up` left running instead, and leaves it up.
+
+    `make e2e` runs two sessions. With KUBESTEAD_E2E_HAND_ON=1 (the first) a session whose reset
+    drill left every host clean hands the hosts on instead of removing them; with
+    KUBESTEAD_E2E_TAKE_OVER=1 (the second) a session that finds hosts handed on applies its
+    spec from scratch on them: the reset drill's second half.
     """
     from testbed.cluster import ClusterTestbed, RunningCluster
 
@@ -102,8 +109,14 @@ def testbed_cluster(request: pytest.FixtureRequest) -> Iterator[object]:
         return
     testbed: list[ClusterTestbed] = []
 
+    taken_over: list[bool] = []
+
     def up() -> RunningCluster:
         testbed.append(ClusterTestbed())
+        handed_on = testbed[0].lifecycle.handed_on() is not None
+        taken_over.append(os.environ.get(TAKE_OVER) == "1" and handed_on)
+        if taken_over[0]:
+            return testbed[0].take_over("pytest")
         return testbed[0].up("pytest", with_backend=False)
 
     try:
@@ -112,13 +125,17 @@ def testbed_cluster(request: pytest.FixtureRequest) -> Iterator[object]:
         if testbed:
             testbed[0].lifecycle.release()
         raise
-    _report(request.config, running.timings, "cluster")
+    what = "cluster (applied on the hosts the last session reset)" if taken_over[0] else "cluster"
+    _report(request.config, running.timings, what)
     try:
         yield running
     finally:
         lifecycle = testbed[0].lifecycle
-        try:
-            lifecycle.down()
-            lifecycle.down()  # a second down must find nothing and fail on nothing
-        finally:
-            lifecycle.release()
+        if os.environ.get(HAND_ON) == "1" and running.hosts_reset:
+            lifecycle.hand_on()
+        else:
+            try:
+                lifecycle.down()
+                lifecycle.down()  # a second down must find nothing and fail on nothing
+            finally:
+                lifecycle.release()

@@ -1,6 +1,7 @@
 """Day-2 drills on the running cluster, each through the `kubestead` CLI as an operator runs it:
 the scheduled backup, `backup`, `status` and `kubeconfig`, a restore drill timed from command
-to healthy API, a control plane and a worker removed and joined again by `apply`, and last the
+to healthy API, quorum lost and restored onto the survivor with the lost control planes joined
+again by `apply`, the worker removed and joined again, a control plane removed, and last the
 whole cluster reset and applied again from scratch on the same hosts.
 
 This module runs after every other one of the session (e2e/tests/conftest.py): it rewinds the
@@ -10,6 +11,7 @@ docs/disaster-recovery.md."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import stat
 import time
@@ -24,6 +26,7 @@ from e2e.tests.test_workload import api
 from e2e.tests.timings import TIMINGS
 from testbed import backend
 from testbed.cluster import RunningCluster
+from testbed.fixtures import HAND_ON
 
 pytestmark = pytest.mark.slow
 
@@ -101,15 +104,15 @@ def recap(output: str, playbook: str) -> dict[str, int]:
     return {m["host"]: int(m["changed"]) for m in map(RECAP.match, section.splitlines()) if m}
 
 
-def apply_joins_only(cluster: RunningCluster, host: str) -> None:
-    """`kubestead apply` joins `host` again with scale.yml and changes nothing elsewhere."""
+def apply_joins_only(cluster: RunningCluster, *hosts: str) -> None:
+    """`kubestead apply` joins `hosts` again with scale.yml and changes nothing elsewhere."""
     started = time.monotonic()
     output = kubestead(cluster, "apply")
-    TIMINGS[f"apply joins {host} again"] = time.monotonic() - started
-    assert f"plan: scale.yml: join {host}" in output
+    TIMINGS[f"apply joins {', '.join(hosts)} again"] = time.monotonic() - started
+    assert f"plan: scale.yml: join {', '.join(hosts)}" in output
     changed = recap(output, "scale.yml")
-    assert changed.get(host, 0) > 0, changed
-    assert all(n == 0 for name, n in changed.items() if name != host), changed
+    assert all(changed.get(host, 0) > 0 for host in hosts), changed
+    assert all(n == 0 for name, n in changed.items() if name not in hosts), changed
     wait_nodes_ready(cluster, host_names(cluster))
 
 
@@ -312,17 +315,15 @@ def write_fails(cluster: RunningCluster, name: str) -> bool:
     return result.returncode != 0
 
 
-# In `make e2e-full` only, for CI's time budget (about 3.5 minutes). In one CI run the endpoint
-# address was not back within seconds of the restore (the API answered on the survivor itself),
-# so the drill waits for it, for up to 5 minutes; 7 s after the API in the last local run.
-@pytest.mark.full
+# In one CI run the endpoint address was not back within seconds of the restore (the API
+# answered on the survivor itself), so the drill waits for it, for up to 5 minutes; 7 s after
+# the API in the last local run.
 def test_quorum_loss_restore_onto_the_survivor_and_rejoin_the_others(
     testbed_cluster: RunningCluster, tmp_path: Path
 ) -> None:
     """Two of three control planes lost: etcd has no quorum and the API takes no writes. The
     last snapshot goes onto the survivor alone; the lost ones are wiped and joined again."""
     cluster = testbed_cluster
-    everyone = host_names(cluster)
     survivor, *lost = control_planes(cluster)
     cluster.kubectl("-n", "default", "create", "configmap", "e2e-quorum-before")
     output = kubestead(cluster, "backup", "-o", str(tmp_path / "backups"))
@@ -360,9 +361,8 @@ def test_quorum_loss_restore_onto_the_survivor_and_rejoin_the_others(
     for host in lost:
         cluster.hosts.host(host).power_on()
         kubestead(cluster, "reset", "--host", host, "--yes", "--allow-even-etcd")
-    output = kubestead(cluster, "apply")
-    assert f"plan: scale.yml: join {', '.join(lost)}" in output
-    wait_nodes_ready(cluster, everyone)
+    # Scaling out control planes: scale.yml joins only them.
+    apply_joins_only(cluster, *lost)
     assert etcd_members(cluster) == sorted(control_planes(cluster))
     etcd_all_healthy(cluster, 3)
     TIMINGS["quorum loss: from losing it to 3 healthy members again"] = time.monotonic() - lost_at
@@ -370,10 +370,28 @@ def test_quorum_loss_restore_onto_the_survivor_and_rejoin_the_others(
         cluster.kubectl("-n", "default", "delete", "configmap", name)
 
 
-# --- remove and join again ----------------------------------------------------------------
+# --- remove and join again (the worker), remove (a control plane) ---------------------------
 
 
-def test_removing_a_control_plane_keeps_the_cluster_healthy_and_apply_joins_it_again(
+def test_removing_the_worker_and_apply_joins_only_it(testbed_cluster: RunningCluster) -> None:
+    cluster = testbed_cluster
+    everyone = host_names(cluster)
+    [worker] = [h["name"] for h in spec(cluster)["spec"]["hosts"] if h["role"] == "worker"]
+    # The only worker runs the backend, whose PodDisruptionBudget rightly refuses to let the
+    # last replicas go with no other node to run them: the workload leaves first.
+    backend.helm(cluster.kubeconfig, "uninstall", backend.RELEASE, "--wait", "--timeout", "3m")
+
+    kubestead(cluster, "reset", "--host", worker, "--yes")
+    assert sorted(nodes(cluster)) == sorted(set(everyone) - {worker})
+    assert (
+        cluster.hosts.host(worker).exec(["systemctl", "is-active", "kubelet"]).stdout.strip()
+        != "active"
+    )
+
+    apply_joins_only(cluster, worker)
+
+
+def test_removing_a_control_plane_keeps_the_cluster_healthy(
     testbed_cluster: RunningCluster,
 ) -> None:
     cluster = testbed_cluster
@@ -403,41 +421,23 @@ def test_removing_a_control_plane_keeps_the_cluster_healthy_and_apply_joins_it_a
     assert gone.returncode != 0, "kubeadm reset left admin.conf behind"
     assert victim not in cluster.endpoint_holders()
     wait_for_the_endpoint(cluster, timeout=60)
-
-    apply_joins_only(cluster, victim)
-    assert etcd_members(cluster) == sorted(control_planes(cluster))
-    etcd_all_healthy(cluster, 3)
-
-
-def test_removing_the_worker_and_apply_joins_only_it(testbed_cluster: RunningCluster) -> None:
-    cluster = testbed_cluster
-    everyone = host_names(cluster)
-    [worker] = [h["name"] for h in spec(cluster)["spec"]["hosts"] if h["role"] == "worker"]
-    # The only worker runs the backend, whose PodDisruptionBudget rightly refuses to let the
-    # last replicas go with no other node to run them: the workload leaves first.
-    backend.helm(cluster.kubeconfig, "uninstall", backend.RELEASE, "--wait", "--timeout", "3m")
-
-    kubestead(cluster, "reset", "--host", worker, "--yes")
-    assert sorted(nodes(cluster)) == sorted(set(everyone) - {worker})
-    assert (
-        cluster.hosts.host(worker).exec(["systemctl", "is-active", "kubelet"]).stdout.strip()
-        != "active"
-    )
-
-    apply_joins_only(cluster, worker)
+    # Joining a control plane again is the quorum-loss drill's last step; the reset drill
+    # that follows makes the cluster whole again from scratch.
 
 
 # --- reset and start again ------------------------------------------------------------------
 
 
-# In `make e2e-full` only, for CI's time budget (about 4.5 minutes). It once failed in CI: the
-# re-apply's join of cp-2 could not fetch cluster-info through the endpoint address, because the
-# reset left the address on the host whose kube-vip had held it (kubeadm reset kills the pod
-# with no grace). The reset role now takes it off, and this drill checks no host keeps it.
-@pytest.mark.full
+# It once failed in CI: the re-apply's join of cp-2 could not fetch cluster-info through the
+# endpoint address, because the reset left the address on the host whose kube-vip had held it
+# (kubeadm reset kills the pod with no grace). The reset role now takes it off, and this drill
+# checks no host keeps it.
 def test_reset_then_apply_builds_the_cluster_again_on_the_same_hosts(
     testbed_cluster: RunningCluster,
 ) -> None:
+    """In `make e2e` the apply from scratch is the next session's: its fixture applies the other
+    endpoint's spec (testbed/cluster-haproxy.yaml) on these hosts, and its tests judge the
+    result; one cluster bring-up less in CI's budget. Run alone, the drill applies here."""
     cluster = testbed_cluster
     everyone = host_names(cluster)
     started = time.monotonic()
@@ -459,6 +459,9 @@ def test_reset_then_apply_builds_the_cluster_again_on_the_same_hosts(
         assert leftovers == ["inactive"], (host, leftovers)
     # Else the next join reaches the old holder, which no longer serves the API, through it.
     assert cluster.endpoint_holders() == []
+    if os.environ.get(HAND_ON) == "1":
+        cluster.hosts_reset = True  # the hosts go to the next session (testbed/fixtures.py)
+        return
 
     started = time.monotonic()
     output = kubestead(cluster, "apply")

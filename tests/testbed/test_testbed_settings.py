@@ -4,6 +4,7 @@ checks, the entrypoint's cgroup reading, and refusals that must come before anyt
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -163,6 +164,37 @@ def test_down_refuses_a_run_folder_with_files_it_did_not_make(
     with pytest.raises(TestbedError, match="holds files the testbed did not make"):
         BenchLifecycle(bench).down()
     assert keep.read_text() == "someone else's"
+
+
+def test_a_bench_handed_on_is_taken_over_only_with_the_same_hosts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """`make e2e`'s first session hands its reset hosts to the second (testbed/fixtures.py)."""
+    monkeypatch.setattr("testbed.settings.STATE_ROOT", tmp_path)
+    # A name of its own: its lock is not the one a running e2e session holds.
+    bench = replace(cluster_bench(CLUSTER_SPEC), name=f"handoff-{tmp_path.name}")
+    bench.run_dir.mkdir()
+    request.addfinalizer(lambda: bench.lock_file.unlink(missing_ok=True))
+    first = BenchLifecycle(bench)
+    assert first.handed_on() is None  # nothing up
+    first.acquire()
+    first.hand_on()
+    names = [host.name for host in bench.hosts]
+    assert first.handed_on() == names
+
+    # A spec with other hosts (the conformance cluster's second worker) cannot take them.
+    other = replace(bench, hosts=(*bench.hosts, Host("worker-2", "172.29.213.22")))
+    with pytest.raises(TestbedError, match="not handed on with the hosts"):
+        BenchLifecycle(other).take_over("pytest")
+
+    second = BenchLifecycle(bench)
+    hosts = second.take_over("pytest")
+    second.release()
+    assert [host.name for host in hosts.hosts] == names
+    assert second.owner() == "pytest"
+    assert second.handed_on() is None  # taken: no other session can take it again
+    with pytest.raises(TestbedError, match="not handed on"):
+        BenchLifecycle(bench).take_over("pytest")
 
 
 def test_the_entrypoint_mounts_the_hierarchies_the_machine_has(tmp_path: Path) -> None:
