@@ -191,6 +191,25 @@ def test_apply_upgrades_one_minor_under_load_without_a_failed_request(
     assert int(ready or 0) >= 2
 
 
+def test_apply_again_at_the_new_version_changes_nothing(
+    testbed_cluster: RunningCluster, tmp_path: Path
+) -> None:
+    """After the upgrade the spec and the cluster agree: `apply` plans no upgrade and its
+    converge run changes nothing on any host (what the upgrade did is what the roles want)."""
+    if cluster_version(testbed_cluster) != TARGET:
+        pytest.fail(f"the cluster is not at {TARGET}: the upgrade test before this one failed")
+    started = time.monotonic()
+    code, output = apply(testbed_cluster, spec_at(testbed_cluster, TARGET, tmp_path))
+    TIMINGS[f"apply again at {TARGET} (no-op)"] = time.monotonic() - started
+    assert code == 0, output[-3000:]
+    assert "upgrade.yml" not in output, output[-3000:]
+    summary = [line for line in output.splitlines() if " ok=" in line and " changed=" in line]
+    hosts = {line.split(":", 1)[0] for line in summary}
+    assert {h.name for h in testbed_cluster.hosts.hosts} <= hosts, summary
+    changed = [line for line in summary if " changed=0 " not in line]
+    assert not changed, changed
+
+
 def test_a_downgrade_is_refused_against_the_upgraded_cluster(
     testbed_cluster: RunningCluster, tmp_path: Path
 ) -> None:
