@@ -191,6 +191,10 @@ def test_apply_upgrades_one_minor_under_load_without_a_failed_request(
     assert int(ready or 0) >= 2
 
 
+# A known defect, found by this test in its first run (2026-12-01): after the upgrade the next
+# apply reported changed=4 on each control plane and changed=2 on each worker. The CLI does not
+# name the tasks that changed, so which ones is not known yet. Strict: it fails once fixed.
+@pytest.mark.xfail(strict=True, reason="apply after an upgrade still changes tasks (open)")
 def test_apply_again_at_the_new_version_changes_nothing(
     testbed_cluster: RunningCluster, tmp_path: Path
 ) -> None:
