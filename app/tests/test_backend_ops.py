@@ -151,9 +151,9 @@ async def test_metrics_use_route_templates_and_collapse_unknown_routes(
         in body
     )
     assert "http_requests_in_flight 1.0" in body  # the /metrics request itself
-    assert "db_pool_size 5.0" in body
-    assert "db_pool_overflow 0.0" in body
-    assert "db_pool_checked_out" in body
+    assert 'db_pool_size{pool="engine"} 5.0' in body
+    assert 'db_pool_overflow{pool="engine"} 0.0' in body
+    assert 'db_pool_checked_out{pool="engine"}' in body
 
 
 async def test_access_log_line_per_request_and_probes_skipped(

@@ -6,15 +6,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from backend import openapi, problems
 from backend.db import create_engine
 from backend.metrics import Metrics
 from backend.middleware.body_limit import BodyLimitMiddleware
 from backend.middleware.head import HeadAsGetMiddleware
+from backend.middleware.note_read import NoteReadMiddleware
 from backend.middleware.observability import ObservabilityMiddleware
 from backend.middleware.strict_json import StrictJSONMiddleware
 from backend.migrations import HEAD
+from backend.pg_read import create_note_reader
 from backend.readiness import ReadinessProbe
 from backend.repository import NoteRepository
 from backend.routers import notes, ops
@@ -25,17 +28,20 @@ from backend.state import AppState
 def create_app(settings: Settings) -> FastAPI:
     """The ASGI app for these settings. Nothing here connects to the database."""
     engine = create_engine(settings)
+    by_id = create_note_reader(engine, settings)
     readiness = ReadinessProbe(
         engine,
         HEAD,
         cache_seconds=settings.readiness_cache_seconds,
         timeout_seconds=settings.readiness_timeout_seconds,
     )
-    metrics = Metrics(lambda: engine)
+    metrics = Metrics(lambda: engine, by_id)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        if by_id is not None:
+            await by_id.close()
         await engine.dispose()
 
     app = FastAPI(
@@ -49,10 +55,11 @@ def create_app(settings: Settings) -> FastAPI:
         # switching FastAPI's native telemetry off spares its per-request checks.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
+    repository = NoteRepository(engine, by_id)
     app.state.backend = AppState(
         settings=settings,
         engine=engine,
-        notes=NoteRepository(engine),
+        notes=repository,
         metrics=metrics,
         readiness=readiness,
     )
@@ -64,6 +71,12 @@ def create_app(settings: Settings) -> FastAPI:
     # the duplicate-key check reads a body that is known to be within the limit.
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(StrictJSONMiddleware)
+    # Inside the body limit (a GET with an oversized body is still refused), outside all the
+    # rest, which a by-id read does not need (ADR 0020).
+    read_route = next(
+        r for r in notes.router.routes if isinstance(r, APIRoute) and r.endpoint is notes.get_note
+    )
+    app.add_middleware(NoteReadMiddleware, notes=repository, route=read_route)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(
         ObservabilityMiddleware,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -16,6 +17,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.pg_read import NoteReader
+
 # Requests that match no route share this label, so scanners cannot grow the series count.
 UNMATCHED_ROUTE = "unmatched"
 # Latency buckets (seconds) around the service's 25 ms p99 goal.
@@ -23,35 +26,58 @@ BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.
 
 
 class PoolCollector(Collector):
-    """The database pool's state, read at scrape time."""
+    """The database pools' state, read at scrape time: `pool="engine"` for SQLAlchemy's,
+    `pool="by_id"` for the by-id read's own on PostgreSQL (pg_read.py)."""
 
-    def __init__(self, engine: Callable[[], AsyncEngine | None]) -> None:
+    def __init__(
+        self, engine: Callable[[], AsyncEngine | None], by_id: NoteReader | None = None
+    ) -> None:
         self._engine = engine
+        self._by_id = by_id
 
     _STATS = (
-        ("db_pool_size", "size", "Connections the pool keeps open"),
-        ("db_pool_checked_out", "checkedout", "Connections in use by requests"),
-        ("db_pool_checked_in", "checkedin", "Idle connections in the pool"),
-        ("db_pool_overflow", "overflow", "Connections opened beyond the pool size"),
+        ("db_pool_size", "Connections the pool keeps open at most (overflow aside)"),
+        ("db_pool_checked_out", "Connections in use by requests"),
+        ("db_pool_checked_in", "Idle connections in the pool"),
+        ("db_pool_overflow", "Connections opened beyond the pool size"),
     )
 
-    def collect(self) -> Iterable[Metric]:
+    def _engine_stats(self) -> tuple[float, float, float, float]:
         engine = self._engine()
-        for name, method, doc in self._STATS:
-            read = getattr(engine.pool, method, None) if engine is not None else None
-            # SQLAlchemy counts overflow from -pool_size up; only connections beyond it count here.
-            value = max(0.0, float(read())) if callable(read) else 0.0
-            yield GaugeMetricFamily(name, doc, value=value)
+        if engine is None:
+            return 0.0, 0.0, 0.0, 0.0
+        pool: Any = engine.pool
+
+        def read(method: str) -> float:
+            value = getattr(pool, method, None)  # not every pool class counts everything
+            return float(value()) if callable(value) else 0.0
+
+        # SQLAlchemy counts overflow from -pool_size up; only connections beyond it count here.
+        overflow = max(0.0, read("overflow"))
+        return read("size"), read("checkedout"), read("checkedin"), overflow
+
+    def collect(self) -> Iterable[Metric]:
+        stats = {"engine": self._engine_stats()}
+        if self._by_id is not None:
+            size, in_use, idle = self._by_id.stats()
+            stats["by_id"] = (float(size), float(in_use), float(idle), 0.0)
+        for index, (name, doc) in enumerate(self._STATS):
+            family = GaugeMetricFamily(name, doc, labels=["pool"])
+            for pool, values in stats.items():
+                family.add_metric([pool], values[index])
+            yield family
 
 
 class Metrics:
     """The service's metrics and the registry that /metrics renders."""
 
-    def __init__(self, engine: Callable[[], AsyncEngine | None]) -> None:
+    def __init__(
+        self, engine: Callable[[], AsyncEngine | None], by_id: NoteReader | None = None
+    ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
-        self.registry.register(PoolCollector(engine))
+        self.registry.register(PoolCollector(engine, by_id))
         self.requests = Counter(
             "http_requests_total",
             "HTTP requests answered, by method, route template and status",

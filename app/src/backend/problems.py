@@ -118,8 +118,13 @@ def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return problem_response(422, "the request has invalid fields; see errors", errors=errors)
 
 
-def _not_found(_: Request, exc: Exception) -> JSONResponse:
+def note_not_found_response() -> JSONResponse:
+    """The 404 for an unknown note id (the route's handler and the fast read path share it)."""
     return problem_response(404, "no note has this id")
+
+
+def _not_found(_: Request, exc: Exception) -> JSONResponse:
+    return note_not_found_response()
 
 
 def _conflict(_: Request, exc: Exception) -> JSONResponse:

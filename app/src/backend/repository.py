@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from backend.db import retry_read
 from backend.pagination import Cursor
-from backend.pg_read import by_id_sql, fetch_note_row
+from backend.pg_read import NoteReader
 from backend.schemas import Note, NoteCreate, NotePage, NoteUpdate
 from backend.tables import note_tags, notes
 
@@ -51,13 +51,13 @@ _BY_ID = select(notes).where(notes.c.id == bindparam("note_id"))
 class NoteRepository:
     """The notes table and its tag index, over one engine."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, by_id: NoteReader | None = None) -> None:
+        """`by_id` serves the read by id (pg_read.py, on PostgreSQL); without it, the engine."""
         self._engine = engine
         # Reads are single SELECTs: in autocommit they need no BEGIN and no ROLLBACK, two
         # round trips fewer per request on PostgreSQL (and no transaction held on a pooler).
         self._reader = engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._postgresql = engine.dialect.name == "postgresql"
-        self._by_id_sql = by_id_sql(engine.dialect) if self._postgresql else ""
+        self._by_id = by_id
 
     async def create(self, data: NoteCreate) -> Note:
         now = datetime.now(UTC)
@@ -77,12 +77,11 @@ class NoteRepository:
 
     async def get(self, note_id: uuid.UUID) -> Note:
         async def read() -> Note:
-            async with self._reader.connect() as conn:
-                if self._postgresql:
-                    row: Mapping[Any, Any] | None = await fetch_note_row(
-                        conn, self._by_id_sql, note_id
-                    )
-                else:
+            row: Mapping[Any, Any] | None
+            if self._by_id is not None:
+                row = await self._by_id.fetch(note_id)
+            else:
+                async with self._reader.connect() as conn:
                     found = (await conn.execute(_BY_ID, {"note_id": note_id})).first()
                     row = None if found is None else found._mapping
             if row is None:
