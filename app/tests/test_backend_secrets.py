@@ -96,7 +96,10 @@ def test_serve_start_line_and_errors_hide_a_hostile_password(password: str, tmp_
         running(env, tmp_path / "server.log") as server,
         httpx.Client(base_url=server.base_url, timeout=10) as client,
     ):
-        bodies = [client.get(path).text for path in ("/readyz", "/api/v1/notes", "/api/info")]
+        # The list runs on SQLAlchemy's pool, the read by id and the create on asyncpg's own.
+        paths = ("/readyz", "/api/v1/notes", f"/api/v1/notes/{uuid.uuid4()}", "/api/info")
+        bodies = [client.get(path).text for path in paths]
+        bodies.append(client.post("/api/v1/notes", json={"title": "t"}).text)
     assert server.process.returncode == 0
     log = server.output()
     assert f"postgresql+asyncpg://app:***@127.0.0.1:{closed_port}/app" in log
@@ -197,6 +200,7 @@ def test_wrong_database_password_is_503_with_the_reason(
     ):
         ready = client.get("/readyz")
         reads = [client.get("/api/v1/notes") for _ in range(3)]
+        reads.append(client.get(f"/api/v1/notes/{uuid.uuid4()}"))  # asyncpg's own pool
         write = client.post("/api/v1/notes", json={"title": "t"})
     assert server.process.returncode == 0
     assert ready.status_code == 503
@@ -212,5 +216,5 @@ def test_wrong_database_password_is_503_with_the_reason(
     log = server.output()
     assert "Traceback" not in log and '"exception"' not in log
     refusals = [line for line in log.splitlines() if "database refused the connection" in line]
-    assert len(refusals) == 4  # one line per failed request, not one per retry or a traceback
+    assert len(refusals) == 5  # one line per failed request, not one per retry or a traceback
     assert wrong not in log and PG_PASSWORD not in log

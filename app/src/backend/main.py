@@ -17,7 +17,7 @@ from backend.middleware.note_read import NoteReadMiddleware
 from backend.middleware.observability import ObservabilityMiddleware
 from backend.middleware.strict_json import StrictJSONMiddleware
 from backend.migrations import HEAD
-from backend.pg_read import create_note_reader
+from backend.pg_direct import create_direct_pool
 from backend.readiness import ReadinessProbe
 from backend.repository import NoteRepository
 from backend.routers import notes, ops
@@ -28,20 +28,20 @@ from backend.state import AppState
 def create_app(settings: Settings) -> FastAPI:
     """The ASGI app for these settings. Nothing here connects to the database."""
     engine = create_engine(settings)
-    by_id = create_note_reader(engine, settings)
+    direct = create_direct_pool(engine, settings)
     readiness = ReadinessProbe(
         engine,
         HEAD,
         cache_seconds=settings.readiness_cache_seconds,
         timeout_seconds=settings.readiness_timeout_seconds,
     )
-    metrics = Metrics(lambda: engine, by_id)
+    metrics = Metrics(lambda: engine, direct)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        if by_id is not None:
-            await by_id.close()
+        if direct is not None:
+            await direct.close()
         await engine.dispose()
 
     app = FastAPI(
@@ -55,7 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
         # switching FastAPI's native telemetry off spares its per-request checks.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
-    repository = NoteRepository(engine, by_id)
+    repository = NoteRepository(engine, direct)
     app.state.backend = AppState(
         settings=settings,
         engine=engine,

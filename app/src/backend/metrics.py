@@ -17,7 +17,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend.pg_read import NoteReader
+from backend.pg_direct import DirectPool
 
 # Requests that match no route share this label, so scanners cannot grow the series count.
 UNMATCHED_ROUTE = "unmatched"
@@ -27,13 +27,13 @@ BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.
 
 class PoolCollector(Collector):
     """The database pools' state, read at scrape time: `pool="engine"` for SQLAlchemy's,
-    `pool="by_id"` for the by-id read's own on PostgreSQL (pg_read.py)."""
+    `pool="direct"` for the hot statements' own on PostgreSQL (pg_direct.py)."""
 
     def __init__(
-        self, engine: Callable[[], AsyncEngine | None], by_id: NoteReader | None = None
+        self, engine: Callable[[], AsyncEngine | None], direct: DirectPool | None = None
     ) -> None:
         self._engine = engine
-        self._by_id = by_id
+        self._direct = direct
 
     _STATS = (
         ("db_pool_size", "Connections the pool keeps open at most (overflow aside)"),
@@ -58,9 +58,9 @@ class PoolCollector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         stats = {"engine": self._engine_stats()}
-        if self._by_id is not None:
-            size, in_use, idle = self._by_id.stats()
-            stats["by_id"] = (float(size), float(in_use), float(idle), 0.0)
+        if self._direct is not None:
+            size, in_use, idle = self._direct.stats()
+            stats["direct"] = (float(size), float(in_use), float(idle), 0.0)
         for index, (name, doc) in enumerate(self._STATS):
             family = GaugeMetricFamily(name, doc, labels=["pool"])
             for pool, values in stats.items():
@@ -72,12 +72,12 @@ class Metrics:
     """The service's metrics and the registry that /metrics renders."""
 
     def __init__(
-        self, engine: Callable[[], AsyncEngine | None], by_id: NoteReader | None = None
+        self, engine: Callable[[], AsyncEngine | None], direct: DirectPool | None = None
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
-        self.registry.register(PoolCollector(engine, by_id))
+        self.registry.register(PoolCollector(engine, direct))
         self.requests = Counter(
             "http_requests_total",
             "HTTP requests answered, by method, route template and status",

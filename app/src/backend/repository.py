@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from backend.db import retry_read
 from backend.pagination import Cursor
-from backend.pg_read import NoteReader
+from backend.pg_create import insert_note
+from backend.pg_direct import DirectPool
+from backend.pg_read import by_id_sql, fetch_note_row
 from backend.schemas import Note, NoteCreate, NotePage, NoteUpdate
 from backend.tables import note_tags, notes
 
@@ -51,13 +53,14 @@ _BY_ID = select(notes).where(notes.c.id == bindparam("note_id"))
 class NoteRepository:
     """The notes table and its tag index, over one engine."""
 
-    def __init__(self, engine: AsyncEngine, by_id: NoteReader | None = None) -> None:
-        """`by_id` serves the read by id (pg_read.py, on PostgreSQL); without it, the engine."""
+    def __init__(self, engine: AsyncEngine, direct: DirectPool | None = None) -> None:
+        """`direct` serves the read by id and the create on PostgreSQL (ADR 0020)."""
         self._engine = engine
         # Reads are single SELECTs: in autocommit they need no BEGIN and no ROLLBACK, two
         # round trips fewer per request on PostgreSQL (and no transaction held on a pooler).
         self._reader = engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._by_id = by_id
+        self._direct = direct
+        self._by_id_sql = by_id_sql(engine.dialect) if direct is not None else ""
 
     async def create(self, data: NoteCreate) -> Note:
         now = datetime.now(UTC)
@@ -70,6 +73,9 @@ class NoteRepository:
             created_at=now,
             updated_at=now,
         )
+        if self._direct is not None:
+            await insert_note(self._direct, note)
+            return note
         async with self._engine.begin() as conn:
             await conn.execute(insert(notes).values(note.model_dump()))
             await self._write_tags(conn, note.id, note.tags, now)
@@ -78,8 +84,8 @@ class NoteRepository:
     async def get(self, note_id: uuid.UUID) -> Note:
         async def read() -> Note:
             row: Mapping[Any, Any] | None
-            if self._by_id is not None:
-                row = await self._by_id.fetch(note_id)
+            if self._direct is not None:
+                row = await fetch_note_row(self._direct, self._by_id_sql, note_id)
             else:
                 async with self._reader.connect() as conn:
                     found = (await conn.execute(_BY_ID, {"note_id": note_id})).first()
