@@ -158,8 +158,10 @@ def test_cli_real_restore_hands_the_snapshot_file_to_the_playbook(
              "--ansible-dir", str(STAND_IN)],
         )  # fmt: skip
         assert result.exit_code == 0, result.output
-        digest = first.exec(["sha256sum", "/var/lib/kubestead-restore/snapshot.db"]).stdout
-        assert digest.split()[0] == hashlib.sha256(snapshot.read_bytes()).hexdigest()
+        digest = first.exec(["sha256sum", "/var/lib/kubestead-restore/snapshot.db"])
+        # The exit code and stderr too: a CI run once saw empty output here, with no reason shown.
+        assert digest.returncode == 0, (first.name, digest.stdout, digest.stderr, result.output)
+        assert digest.stdout.split()[0] == hashlib.sha256(snapshot.read_bytes()).hexdigest()
         last = result.stderr.splitlines()[-1]
         assert last.startswith(f"restored cluster harness from {snapshot}: API ready after ")
     finally:
