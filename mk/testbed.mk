@@ -5,7 +5,7 @@
 TESTBED := $(BIN)/python -m testbed
 E2E_TEST_PATHS := e2e/tests
 
-.PHONY: up down e2e e2e-full e2e-upgrade testbed-build testbed-binaries hosts-up hosts-down
+.PHONY: up down e2e e2e-full e2e-upgrade e2e-gitops testbed-build testbed-binaries hosts-up hosts-down
 
 testbed-binaries: venv system-deps ## Build (or reuse) the Kubernetes binaries (kubeadm validates rendered configs)
 	$(TESTBED) binaries
@@ -29,17 +29,25 @@ down: venv ## Remove everything `make up` made (hosts, bridge, services, mounts,
 # Each session tears down what it does not hand on.
 E2E_ENDPOINT_TESTS := e2e/tests/test_platform.py e2e/tests/test_control_plane_failure.py
 
-# The upgrade drill needs its own cluster and bundle (`make e2e-upgrade`).
-E2E_MARKS ?= not upgrade
+# The upgrade drill and the GitOps proof need their own cluster and bundle (`make e2e-upgrade`,
+# `make e2e-gitops`).
+E2E_MARKS ?= not upgrade and not gitops
 
 e2e: venv system-deps $(HELM_STAMP) ## End-to-end tests on the clusters this target brings up and tears down
 	KUBESTEAD_E2E_HAND_ON=1 $(BIN)/pytest $(E2E_TEST_PATHS) -p no:cacheprovider -m "$(E2E_MARKS)" $(PYTEST_ARGS)
 	KUBESTEAD_E2E_TAKE_OVER=1 KUBESTEAD_TESTBED_SPEC=testbed/cluster-haproxy.yaml \
 	  $(BIN)/pytest $(E2E_ENDPOINT_TESTS) -p no:cacheprovider $(PYTEST_ARGS)
 
-e2e-full: ## `make e2e`, then the upgrade drill (longer; before resolving day-2 work)
+e2e-full: ## `make e2e`, then the upgrade drill and the GitOps proof (longer; before resolving day-2 or GitOps work)
 	$(MAKE) e2e
 	$(MAKE) e2e-upgrade
+	$(MAKE) e2e-gitops
+
+# The GitOps proof (e2e/tests/test_gitops.py): a bundle with the argo-cd add-on's images, Argo CD
+# built from source (on first use, minutes; cached), and a git server on the bridge.
+e2e-gitops: venv system-deps $(HELM_STAMP) ## Argo CD (built here) syncs the backend from git: a commit rolls it under load, drift is undone (own cluster)
+	KUBESTEAD_TESTBED_GITOPS=1 \
+	  $(BIN)/pytest e2e/tests/test_gitops.py -p no:cacheprovider -m gitops $(PYTEST_ARGS)
 
 # The upgrade drill (e2e/tests/test_upgrade.py): a bundle with versions.yaml's `tested` and
 # `upgrade_tested` releases (the second built from source on first use, cached), and the

@@ -12,6 +12,7 @@ import os
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 from testbed.errors import TestbedError
 from testbed.settings import POSTGRES_PORT, REPO, Bench
@@ -39,20 +40,14 @@ def namespace_manifest() -> str:
     )
 
 
-def values_file(bench: Bench, image: str, database_url: str) -> Path:
-    """Values for this cluster; the database URL goes in a 0600 file, never on a command line."""
+def cluster_values(bench: Bench, image: str) -> dict[str, Any]:
+    """What this cluster needs of the chart, the database aside: the image the bundle built,
+    and network policy peers for clients on the nodes and the machine's PostgreSQL."""
     repository, tag = image.rsplit(":", 1)
-    values = {
+    return {
         "image": {"repository": repository, "tag": tag},
         # The image carries curl (testbed/README.md), so it doubles as the test image.
         "tests": {"image": {"repository": repository, "tag": tag}},
-        "database": {"url": database_url},
-        "autoscaling": {
-            "enabled": True,
-            "minReplicas": 2,
-            "maxReplicas": 4,
-            "targetCPUUtilizationPercentage": 50,
-        },
         "networkPolicy": {
             # The e2e clients run in a node's network namespace (cluster IPs exist only on the
             # hosts). To a pod on another node they come from that node's address, which the
@@ -64,6 +59,20 @@ def values_file(bench: Bench, image: str, database_url: str) -> Path:
                     "to": [{"ipBlock": {"cidr": f"{bench.machine_address}/32"}}],
                 }
             },
+        },
+    }
+
+
+def values_file(bench: Bench, image: str, database_url: str) -> Path:
+    """Values for this cluster; the database URL goes in a 0600 file, never on a command line."""
+    values = {
+        **cluster_values(bench, image),
+        "database": {"url": database_url},
+        "autoscaling": {
+            "enabled": True,
+            "minReplicas": 2,
+            "maxReplicas": 4,
+            "targetCPUUtilizationPercentage": 50,
         },
     }
     target = bench.run_dir / "backend-values.json"

@@ -57,12 +57,12 @@ def cached_entry(cache_dir: Path, name: str, build: Callable[[Path], None]) -> t
     return entry, True
 
 
-def prune(cache_dir: Path, kind: str, keep: Path | None = None) -> None:
-    """Remove the oldest `kind-*` entries beyond KEEP_PER_KIND (and never `keep`)."""
+def prune(cache_dir: Path, kind: str, keep: Path | None = None, count: int = KEEP_PER_KIND) -> None:
+    """Remove the oldest `kind-*` entries beyond `count` (and never `keep`)."""
     entries = sorted(
         (path for path in cache_dir.glob(f"{kind}-*") if path.is_dir() and path != keep),
         key=lambda path: path.stat().st_mtime,
         reverse=True,
     )
-    for stale in entries[KEEP_PER_KIND:]:
+    for stale in entries[count:]:
         shutil.rmtree(stale, ignore_errors=True)

@@ -29,6 +29,7 @@ from testbed.cache import cache_key, prune
 from testbed.capabilities import check_capabilities
 from testbed.errors import TestbedError
 from testbed.settings import (
+    GIT_PORT,
     HTTP_PORT,
     REGISTRY_PORT,
     REPO,
@@ -37,6 +38,7 @@ from testbed.settings import (
     cluster_bench,
     cluster_spec,
     upgrade_target,
+    with_argocd,
 )
 
 Report = Callable[[str], None]
@@ -171,7 +173,9 @@ class ClusterTestbed:
         return result.cluster
 
     def build(self, report: Report = say) -> OfflineBundle:
-        return build_bundle(self.cluster(), cache_root(), report, upgrade_target())
+        return build_bundle(
+            self.cluster(), cache_root(), report, upgrade_target(), with_argocd=with_argocd()
+        )
 
     def up(self, owner: str, *, with_backend: bool, report: Report = say) -> RunningCluster:
         """Bundle, hosts, `kubestead apply`, kubeconfig, and the backend when asked."""
@@ -185,6 +189,10 @@ class ClusterTestbed:
             report(f"serving the offline bundle on {bench.machine_address}")
             _serve(bench, bundle, self.lifecycle.services_dir, report)
             database_url.append(database.start(bench, self.lifecycle.services_dir))
+            if bundle.argocd_install is not None:
+                services.start_git(
+                    bench.git_root, self.lifecycle.services_dir, bench.machine_address, GIT_PORT
+                )
 
         report(
             f"starting {len(self.bench.hosts)} hosts on {self.bench.bridge} ({self.bench.network})"
@@ -327,12 +335,14 @@ def _serve(bench: Bench, bundle: OfflineBundle, services_dir: Path, report: Repo
         bench.machine_address,
         HTTP_PORT,
     )
-    images = {**bundle.images, **bundle.workload_images}
+    images = {**bundle.images, **bundle.workload_images, **bundle.addon_images}
     # One storage per set of images: the registry holds exactly this bundle's (the e2e tests
     # compare its catalog with `kubestead bundle`), and a warm start pushes nothing.
     digests = {reference: oci.archive_digest(archive) for reference, archive in images.items()}
     storage = cache_root() / f"registry-{cache_key(digests)}"
-    prune(cache_root(), "registry", keep=storage)
+    # Kept beside it: the other sessions' storages (`make e2e`'s two specs, the upgrade drill,
+    # the GitOps proof), so that running one does not make the others push everything again.
+    prune(cache_root(), "registry", keep=storage, count=3)
     services.start_registry(
         bundle.registry, storage, bench.run_dir, services_dir, bench.machine_address, REGISTRY_PORT
     )

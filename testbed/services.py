@@ -1,6 +1,7 @@
-"""The machine's services on a bench's bridge: a web server for the repositories and files, and
-an OCI registry. Each listens on the bridge address only and is stopped by the PID it recorded
-(its command line carries the bench's run folder, the marker `down` checks before signalling).
+"""The machine's services on a bench's bridge: a web server for the repositories and files, an
+OCI registry, and (for the GitOps proof) a git server. Each listens on the bridge address only
+and is stopped by the PID it recorded (its command line carries the bench's run folder, the
+marker `down` checks before signalling).
 """
 
 from __future__ import annotations
@@ -70,3 +71,14 @@ def start_registry(
     config = run_dir / "registry.yml"
     config.write_text(registry_config(storage, address, port))
     start_service("registry", [str(binary), "serve", str(config)], services_dir, address, port)
+
+
+def start_git(root: Path, services_dir: Path, address: str, port: int) -> None:
+    """git daemon: every repository under root, read-only, at git://address:port/<name>.git
+    (what Argo CD's repo-server clones in `make e2e-gitops`)."""
+    root.mkdir(parents=True, exist_ok=True)
+    argv = [
+        "git", "daemon", "--reuseaddr", "--export-all", f"--base-path={root}",
+        f"--listen={address}", f"--port={port}", str(root),
+    ]  # fmt: skip
+    start_service("git", argv, services_dir, address, port)

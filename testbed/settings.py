@@ -30,6 +30,7 @@ STATE_ROOT = Path("/var/lib/kubestead-testbed")
 HTTP_PORT = 8213  # apt repositories and files
 REGISTRY_PORT = 5000  # the OCI registry
 POSTGRES_PORT = 5432  # the backend's database (cluster bench)
+GIT_PORT = 9418  # git daemon: the repository Argo CD syncs from (`make e2e-gitops` only)
 SSH_USER = "debian"  # a sudo user, as on a cloud image: the roles' `become` is exercised
 
 HOSTS_NETWORK = ipaddress.IPv4Network("172.29.214.0/24")
@@ -86,6 +87,14 @@ class Bench:
     def http_url(self, path: str) -> str:
         return f"http://{self.machine_address}:{HTTP_PORT}/{path}"
 
+    @property
+    def git_root(self) -> Path:
+        """The folder git daemon serves (`make e2e-gitops`)."""
+        return self.run_dir / "git"
+
+    def git_url(self, repository: str) -> str:
+        return f"git://{self.machine_address}:{GIT_PORT}/{repository}"
+
 
 def hosts_bench() -> Bench:
     """Three bare hosts for the Ansible and CLI tests."""
@@ -126,7 +135,8 @@ def cluster_bench(spec: Path = CLUSTER_SPEC) -> Bench:
         bridge="ksbr0",
         network=network,
         hosts=tuple(Host(name=h.name, address=h.address) for h in cluster.spec.hosts),
-        machine_ports=(HTTP_PORT, REGISTRY_PORT, POSTGRES_PORT),
+        machine_ports=(HTTP_PORT, REGISTRY_PORT, POSTGRES_PORT)
+        + ((GIT_PORT,) if with_argocd() else ()),
     )
 
 
@@ -155,6 +165,17 @@ def upgrade_target() -> str | None:
             f"KUBESTEAD_TESTBED_UPGRADE={text!r} is not 0 or 1; use 1 or leave it out"
         )
     return versions.UPGRADE_TESTED_KUBERNETES_VERSION if text == "1" else None
+
+
+def with_argocd() -> bool:
+    """Whether the cluster bench carries Argo CD and a git server: KUBESTEAD_TESTBED_GITOPS=1
+    (`make e2e-gitops`, the GitOps proof) builds the argo-cd add-on's images into the bundle."""
+    text = os.environ.get("KUBESTEAD_TESTBED_GITOPS", "")
+    if text not in {"", "0", "1"}:
+        raise TestbedError(
+            f"KUBESTEAD_TESTBED_GITOPS={text!r} is not 0 or 1; use 1 or leave it out"
+        )
+    return text == "1"
 
 
 def cache_root() -> Path:

@@ -22,6 +22,7 @@ MODULE_ORDER = (
     "test_control_plane_failure.py",
     # Minutes of load on every host: after the failover test, whose timing it could disturb.
     "test_conformance.py",
+    "test_gitops.py",  # its own session (`make e2e-gitops`)
     "test_upgrade.py",  # its own session (`make e2e-upgrade`); before the drills that reset
     "test_day2.py",  # rewinds, removes and finally resets the cluster: always last
 )

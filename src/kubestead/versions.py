@@ -80,6 +80,7 @@ DOCKER_VERSION: str = COMPONENTS["docker"]
 CRI_DOCKERD_VERSION: str = str(COMPONENTS["cri_dockerd"])
 
 KUBERNETES_GO_TOOLCHAIN: str = _DATA["testbed"]["go_toolchain"]
+ARGOCD_GO_TOOLCHAIN: str = _DATA["testbed"]["argocd_go_toolchain"]
 REGISTRY_VERSION: str = _DATA["testbed"]["registry"]
 
 

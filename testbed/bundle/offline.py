@@ -15,15 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kubestead import versions
-from kubestead.bundle import Artifact, bundle
+from kubestead.bundle import AddonArtifact, Artifact, addon_artifacts, bundle
 from kubestead.spec.models import Cluster
-from testbed.bundle import backend_image, catalog, cilium, debs, gobuild
+from testbed.bundle import argocd, backend_image, catalog, cilium, debs, gobuild
 from testbed.bundle.aptrepo import cached_repo
 from testbed.bundle.images import build_image
 from testbed.cache import cache_key, cached_entry
 from testbed.errors import TestbedError
-from testbed.mirror import machine_mirror
+from testbed.mirror import DebianMirror, machine_mirror
 from testbed.rootfs import cached_rootfs, rootfs_key
+from testbed.settings import REPO
 
 KUBERNETES_PACKAGES = ("kubeadm", "kubelet", "kubectl", "cri-tools", "kubernetes-cni")
 
@@ -40,6 +41,11 @@ class OfflineBundle:
     images: dict[str, Path]  # reference -> OCI archive, for the registry
     workload_images: dict[str, Path]  # the backend's image: the workload, not the platform
     binaries: dict[str, Path]  # Go component -> the folder of its binaries (the spec's release)
+    # The argo-cd add-on, only for `make e2e-gitops`: what `kubestead bundle` lists for it, its
+    # images, and Argo CD's own headless install manifest from the module built.
+    addon_artifacts: list[AddonArtifact] = field(default_factory=list)
+    addon_images: dict[str, Path] = field(default_factory=dict)
+    argocd_install: Path | None = None
     # Every Kubernetes release the bundle carries: the spec's, and the upgrade target when asked.
     releases: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
@@ -85,13 +91,20 @@ def listed_artifacts(cluster: Cluster, upgrade_to: str | None = None) -> list[Ar
 
 
 def build_bundle(
-    cluster: Cluster, cache: Path, report: Report, upgrade_to: str | None = None
+    cluster: Cluster,
+    cache: Path,
+    report: Report,
+    upgrade_to: str | None = None,
+    *,
+    with_argocd: bool = False,
 ) -> OfflineBundle:
     """Build (or take from the cache) everything the spec's offline install needs.
 
     upgrade_to: a release the bundle carries too, as an operator mirrors the next minor before
     an upgrade: what `kubestead bundle` lists for the spec at that version is added (the
     Kubernetes packages of both in one repository, both releases' images in the registry).
+    with_argocd: the images `kubestead bundle` lists for the argo-cd add-on too, built from
+    source (`make e2e-gitops`).
     """
     artifacts = listed_artifacts(cluster, upgrade_to)
     mirror = machine_mirror()
@@ -163,6 +176,11 @@ def build_bundle(
         backend.reference: step("backend image", lambda: build_image(cache, backend, mirror))
     }
     files = step("files", lambda: _files(cache, artifacts, binaries, components))
+    addons: list[AddonArtifact] = []
+    addon_images: dict[str, Path] = {}
+    install: Path | None = None
+    if with_argocd:
+        addons, addon_images, install = _argocd(cache, mirror, step)
     return OfflineBundle(
         artifacts=artifacts,
         rootfs=rootfs,
@@ -172,9 +190,41 @@ def build_bundle(
         images=images,
         workload_images=workload,
         binaries=binaries,
+        addon_artifacts=addons,
+        addon_images=addon_images,
+        argocd_install=install,
         releases=tuple(releases),
         timings=timings,
     )
+
+
+Step = Callable[[str, Callable[[], tuple[Path, bool]]], Path]
+
+
+def _argocd(
+    cache: Path, mirror: DebianMirror, step: Step
+) -> tuple[list[AddonArtifact], dict[str, Path], Path]:
+    """The argo-cd add-on's listed images, built from source, and core-install.yaml."""
+    listed, _ = addon_artifacts(REPO / "gitops")
+    mine = [a for a in listed if a.addon == "argo-cd"]
+    references = [f"{a.name}:{a.version}" for a in mine if a.kind == "image"]
+    try:
+        version = argocd.listed_version(references)
+        component = argocd.component(version)
+    except ValueError as exc:
+        raise TestbedError(f"argo-cd add-on: {exc}") from None
+    binary = step("argocd", lambda: gobuild.build(component, cache))
+    helm = step("helm", lambda: gobuild.build(catalog.helm_component(), cache))
+    source = argocd.module_source(version, gobuild.go_env(cache, component))
+    try:
+        recipes = argocd.recipes(references, binary / "argocd", helm / "helm", source)
+    except ValueError as exc:
+        raise TestbedError(str(exc)) from None
+    images = {
+        reference: step(reference, lambda r=recipe: build_image(cache, r, mirror))  # type: ignore[misc]
+        for reference, recipe in recipes.items()
+    }
+    return mine, images, source / argocd.INSTALL_MANIFEST
 
 
 def kubernetes_binaries(version: str, cache: Path) -> Path:
