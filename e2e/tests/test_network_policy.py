@@ -1,6 +1,7 @@
 """NetworkPolicy is enforced by the cluster's CNI: a default-deny blocks a pod-to-pod connection
 that worked without it (across nodes, through the overlay), and the backend chart's own policy
-lets its declared clients through and blocks everyone else."""
+lets its declared clients through and blocks everyone else. The hosts' firewall lets a pod reach
+the control planes' metrics, as Prometheus must."""
 
 from __future__ import annotations
 
@@ -50,13 +51,19 @@ def pod(name: str, namespace: str, node: str, image: str, command: list[str]) ->
     )
 
 
-def reach(cluster: RunningCluster, namespace: str, client: str, url: str) -> bool:
+def status(cluster: RunningCluster, namespace: str, client: str, url: str) -> str:
+    """The HTTP status a request from the client pod gets ("000" when nothing answers); TLS
+    unverified (the control planes' metrics ports serve kubeadm's self-signed certificates)."""
     result = cluster.kubectl(
-        "-n", namespace, "exec", client, "--", "curl", "-s", "-o", "/dev/null",
+        "-n", namespace, "exec", client, "--", "curl", "-s", "-k", "-o", "/dev/null",
         "-m", "4", "-w", "%{http_code}", url,
         check=False,
     )  # fmt: skip
-    return result.returncode == 0 and result.stdout.strip() == "200"
+    return result.stdout.strip() or "000"
+
+
+def reach(cluster: RunningCluster, namespace: str, client: str, url: str) -> bool:
+    return status(cluster, namespace, client, url) == "200"
 
 
 def wait_ready(cluster: RunningCluster, namespace: str, *names: str) -> None:
@@ -141,3 +148,21 @@ def test_the_charts_policy_admits_its_clients_and_blocks_others(
         assert not reach(testbed_cluster, NS, "client", url)
     finally:
         testbed_cluster.kubectl("delete", "namespace", INGRESS_NS, "--wait=false", check=False)
+
+
+def test_a_pod_reaches_the_control_planes_metrics_and_only_with_authorization(
+    testbed_cluster: RunningCluster, server_and_client: str
+) -> None:
+    """What Prometheus needs (spec.kubernetes.controlPlaneMetrics: network, the default): from
+    a pod, etcd's metrics on every control plane, and the controller manager's and scheduler's
+    ports, whose /metrics refuses a client without a token the API server authorizes."""
+    control_planes = [h for h in testbed_cluster.hosts.hosts if h.name.startswith("cp-")]
+    assert len(control_planes) == 3
+    for host in control_planes:
+        etcd = f"http://{host.address}:2381/metrics"
+        assert status(testbed_cluster, NS, "client", etcd) == "200", host.name
+        for port in (10257, 10259):
+            base = f"https://{host.address}:{port}"
+            assert status(testbed_cluster, NS, "client", f"{base}/healthz") == "200", (host, port)
+            anonymous = status(testbed_cluster, NS, "client", f"{base}/metrics")
+            assert anonymous in {"401", "403"}, (host.name, port, anonymous)

@@ -27,6 +27,9 @@ CRI_SOCKETS = {
     "containerd": "unix:///run/containerd/containerd.sock",
     "docker": "unix:///var/run/cri-dockerd.sock",
 }
+# Where etcd, the controller manager and the scheduler listen for metrics, per
+# spec.kubernetes.controlPlaneMetrics: every address (the firewall narrows it) or loopback.
+METRICS_ADDRESSES = {"network": "0.0.0.0", "localhost": "127.0.0.1"}  # noqa: S104
 HOSTS_FILE = "hosts.yml"
 GROUP_VARS_FILE = "group_vars/all.yml"
 # The overlay applies to the cluster's hosts (the group every playbook acts on).
@@ -92,6 +95,8 @@ def group_vars_document(cluster: Cluster) -> dict[str, Any]:
         "kubestead_pod_cidr": k8s.pod_cidr,
         "kubestead_service_cidr": k8s.service_cidr,
         "kubestead_cluster_domain": k8s.cluster_domain,
+        # Derived once, here: the control_plane role binds to it, the firewall opens it.
+        "kubestead_control_plane_metrics_address": METRICS_ADDRESSES[k8s.control_plane_metrics],
         "kubestead_container_runtime": k8s.container_runtime,
         "kubestead_cni": k8s.cni,
         "kubestead_encryption_at_rest": k8s.encryption_at_rest,

@@ -32,7 +32,9 @@ TEST_HOST_VARS = {
     "preflight_min_memory_mb_worker": 256,
     "preflight_min_disk_free_gb": 1,
 }
-CONTROL_PLANE_PORTS = ("6443/tcp", "2379:2380/tcp", "10250/tcp", "10257/tcp", "10259/tcp")
+CONTROL_PLANE_PORTS = (
+    "6443/tcp", "2379:2380/tcp", "10250/tcp", "2381/tcp", "10257/tcp", "10259/tcp"
+)  # fmt: skip
 
 
 @dataclass

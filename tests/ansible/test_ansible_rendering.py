@@ -133,7 +133,7 @@ def before_init(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
 
 @pytest.fixture(scope="module")
 def haproxy(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
-    """haproxy-keepalived on port 8443, aescbc, after init."""
+    """haproxy-keepalived on port 8443, aescbc, control-plane metrics on loopback, after init."""
     return _render(
         tmp_path_factory.mktemp("haproxy"),
         TEST_INVENTORY,
@@ -143,6 +143,8 @@ def haproxy(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
         "kubestead_api_endpoint_port=8443",
         "-e",
         "kubestead_encryption_at_rest=aescbc",
+        "-e",
+        "kubestead_control_plane_metrics_address=127.0.0.1",
         initialised=True,
     )
 
@@ -443,6 +445,20 @@ def test_ansible_rendering_pod_security_defaults(before_init: Rendered) -> None:
     assert "kube-system" in psa["exemptions"]["namespaces"]
 
 
+def test_ansible_rendering_control_plane_metrics_listen_where_the_spec_says(
+    before_init: Rendered, haproxy: Rendered
+) -> None:
+    for rendered, address in ((before_init, "0.0.0.0"), (haproxy, "127.0.0.1")):  # noqa: S104
+        cluster = _kubeadm(rendered, "cp-1")["ClusterConfiguration"]
+        etcd = cluster["etcd"]["local"]["extraArgs"]["listen-metrics-urls"]
+        assert etcd == f"http://{address}:2381"
+        assert cluster["controllerManager"]["extraArgs"]["bind-address"] == address
+        assert cluster["scheduler"]["extraArgs"]["bind-address"] == address
+    # On loopback nothing can reach them, so the firewall opens none of their ports.
+    opened = {port for port, _, _ in _rules(haproxy, "cp-1")}
+    assert not opened & {"2381", "10257", "10259"}, opened
+
+
 def _rules(rendered: Rendered, host: str) -> set[tuple[str, str, str]]:
     rules = yaml.safe_load(rendered.text(host, "ufw-rules.yaml"))
     return {(r.get("port", "-"), r["proto"], r["from"]) for r in rules}
@@ -451,8 +467,11 @@ def _rules(rendered: Rendered, host: str) -> set[tuple[str, str, str]]:
 def test_ansible_rendering_firewall_rules_per_role(before_init: Rendered) -> None:
     private, admin, pods = "10.0.0.0/24", "203.0.113.0/24", "10.244.0.0/16"
     control_plane = _rules(before_init, "cp-1")
-    for port in ("6443", "2379:2380", "10250", "10257", "10259"):
+    for port in ("6443", "2379:2380", "10250"):
         assert (port, "tcp", private) in control_plane
+    # Metrics (controlPlaneMetrics: network): Prometheus scrapes from a pod.
+    for port in ("2381", "10257", "10259"):
+        assert (port, "tcp", private) in control_plane and (port, "tcp", pods) in control_plane
     assert ("22", "tcp", admin) in control_plane
     assert ("6443", "tcp", admin) in control_plane
     assert ("4789", "udp", private) in control_plane  # Calico VXLAN

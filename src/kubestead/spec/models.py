@@ -37,6 +37,7 @@ ContainerRuntime = Literal["containerd", "docker"]
 Cni = Literal["kube-router", "calico", "cilium"]
 EncryptionAtRest = Literal["secretbox", "aescbc", "none"]
 PodSecurityLevel = Literal["privileged", "baseline", "restricted"]
+ControlPlaneMetrics = Literal["network", "localhost"]
 NodeRole = Literal["control-plane", "worker"]
 TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
 
@@ -138,6 +139,14 @@ class Kubernetes(Strict):
     pod_security_default: PodSecurityLevel = Field(
         default="baseline",
         description="the Pod Security Admission level enforced where a namespace sets none",
+    )
+    control_plane_metrics: ControlPlaneMetrics = Field(
+        default="network",
+        description="where etcd, the controller manager and the scheduler serve metrics: "
+        "`network` on every address, which the firewall opens to the private network and the "
+        "pods only (Prometheus scrapes them; CIS 1.3.7 and 1.4.2 then fail, docs/cis.md); "
+        "`localhost` on 127.0.0.1 only, as the CIS benchmark asks (nothing can scrape them). "
+        "Taken when a control plane is created; later the firewall alone follows it",
     )
 
 

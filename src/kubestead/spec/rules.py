@@ -358,6 +358,20 @@ def firewall_admin(cluster: Cluster, options: Options) -> Iterator[Issue]:
         )
 
 
+def metrics_without_firewall(cluster: Cluster, options: Options) -> Iterator[Issue]:
+    if (
+        cluster.spec.kubernetes.control_plane_metrics == "network"
+        and not cluster.spec.network.firewall
+    ):
+        yield Issue(
+            ("spec", "kubernetes", "controlPlaneMetrics"),
+            "is network while spec.network.firewall is false: etcd's metrics (2381, plain "
+            "HTTP) and the controller manager's and scheduler's ports are open on every "
+            "address of the control planes — filter them yourself, or set localhost",
+            severity="warning",
+        )
+
+
 RULES: tuple[Rule, ...] = (
     control_plane_count,
     unique_hosts,
@@ -370,6 +384,7 @@ RULES: tuple[Rule, ...] = (
     version,
     zones,
     firewall_admin,
+    metrics_without_firewall,
     backup_directory,
     private_key,
 )
